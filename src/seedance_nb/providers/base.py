@@ -18,7 +18,9 @@ class HttpCall:
     json: Any = None  # JSON body (dict), or None
     fields: Optional[dict[str, str]] = None  # multipart text parts (comet)
     files: Optional[dict[str, tuple[str, bytes, str]]] = None  # name -> (filename, bytes, type)
+    headers: Optional[dict[str, str]] = None  # extra headers, e.g. X-Client-Request-Id
     is_create: bool = False  # creates follow the never-bill-twice retry rules (§8)
+    timeout: Optional[float] = None  # read timeout override (blocking acedata create)
 
 
 @dataclass
