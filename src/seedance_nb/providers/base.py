@@ -15,9 +15,9 @@ class HttpCall:
     method: str  # GET | POST | DELETE
     path: str  # relative to the provider base URL, e.g. "/contents/generations/tasks"
     params: Sequence[tuple[str, str]] = ()  # query; repeated keys allowed
-    json: Any = None  # JSON body (dict), or None
+    json: Any = field(default=None, repr=False)  # JSON body (dict); may hold MBs of base64
     fields: Optional[dict[str, str]] = None  # multipart text parts (comet)
-    files: Optional[dict[str, tuple[str, bytes, str]]] = None  # name -> (filename, bytes, type)
+    files: Optional[dict[str, tuple[str, bytes, str]]] = field(default=None, repr=False)
     headers: Optional[dict[str, str]] = None  # extra headers, e.g. X-Client-Request-Id
     is_create: bool = False  # creates follow the never-bill-twice retry rules (§8)
     timeout: Optional[float] = None  # read timeout override (blocking acedata create)
