@@ -1,0 +1,308 @@
+"""HTTP transport on requests + urllib3 (reference §8).
+
+One `Transport` per `ClientSettings`: a pooled `requests.Session` carrying the
+bearer key, our User-Agent and JSON content type. The retry rules differ by
+kind of call, and urllib3's `Retry` cannot express them (it cannot take the
+larger of Retry-After and the computed delay, give up on a long Retry-After,
+or tell "nothing was sent" from "sent, reply lost" for a POST), so urllib3 is
+told never to retry and the loops below apply §8:
+
+- reads: 408/429/5xx/524 and transport errors, at most 5 attempts,
+  `min(30, 2^n) * U(0.5, 1)`, Retry-After honoured (the larger wins), a
+  Retry-After over 120 s or `x-should-retry: false` stops at once;
+- creates and DELETE: only 429 (3 retries) and connections that failed before
+  any byte was sent; anything lost after sending is `CreateOutcomeUnknown`.
+"""
+from __future__ import annotations
+
+import collections
+import logging
+import random
+import threading
+import time
+from typing import Any, Callable, Optional
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.util.retry import Retry
+
+from . import __version__, catalog
+from .config import ClientSettings
+from .errors import (CreateOutcomeUnknown, RateLimitError, SeedanceAPIError, ServerError,
+                     redact, register_secret)
+from .providers.base import CreateResult, HttpCall
+
+log = logging.getLogger("seedance_nb")
+
+USER_AGENT = f"seedance-nb/{__version__}"
+READ_RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 524})
+READ_ATTEMPTS = 5
+CREATE_RETRIES = 3
+RETRY_AFTER_CAP_S = 120.0
+LARGE_BODY_BYTES = 1024 * 1024
+
+Sleep = Callable[[float], None]
+
+
+def read_delay(attempt: int, retry_after: Optional[float] = None) -> float:
+    """Wait before read retry number `attempt` (0-based), per §8."""
+    computed = min(30.0, 2.0 ** attempt) * random.uniform(0.5, 1.0)
+    return max(computed, retry_after or 0.0)
+
+
+def create_delay(attempt: int, retry_after: Optional[float] = None) -> float:
+    """Wait before create retry number `attempt` (0-based): Retry-After (capped), else 2/4/8 s."""
+    if retry_after is not None:
+        return min(retry_after, RETRY_AFTER_CAP_S)
+    return 2.0 ** (attempt + 1) * random.uniform(0.8, 1.2)
+
+
+def retry_after(headers: Any) -> Optional[float]:
+    from .providers._common import retry_after as parse
+
+    return parse(headers)
+
+
+def nothing_sent(exc: BaseException) -> bool:
+    """True when a request failed before any byte of it left the machine."""
+    if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError)):
+        return True
+    seen: set[int] = set()
+    cur: Optional[BaseException] = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, (NewConnectionError, ConnectTimeoutError)):
+            return True
+        reason = getattr(cur, "reason", None)
+        nxt = reason if isinstance(reason, BaseException) else None
+        if nxt is None and cur.args and isinstance(cur.args[0], BaseException):
+            nxt = cur.args[0]
+        cur = nxt or cur.__cause__ or cur.__context__
+    return False
+
+
+def _describe(exc: BaseException) -> str:
+    kind = type(exc).__name__
+    return redact(f"{kind}: {exc}")[:300]
+
+
+class Transport:
+    """Sends `HttpCall`s for one provider setting. Thread-safe for concurrent reads."""
+
+    def __init__(self, settings: ClientSettings, dialect: Any = None,
+                 *, sleep: Sleep = time.sleep) -> None:
+        self.settings = settings
+        register_secret(settings.api_key)
+        if dialect is None:
+            from .providers import get_dialect
+
+            dialect = get_dialect(settings.provider, settings.emulate)
+        self.dialect = dialect
+        self.sleep = sleep
+        self.counts: collections.Counter[str] = collections.Counter()
+        self._lock = threading.Lock()
+        self.session = requests.Session()
+        # urllib3 must never retry on its own: every retry decision is made below.
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=8,
+                              max_retries=Retry(total=0, read=False, redirect=False))
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        self.session.headers.update({"Authorization": f"Bearer {settings.api_key}",
+                                     "User-Agent": USER_AGENT, "Accept": "application/json"})
+
+    def __repr__(self) -> str:
+        return f"Transport({self.settings!r})"
+
+    def close(self) -> None:
+        self.session.close()
+
+    def url(self, path: str) -> str:
+        return self.settings.base_url.rstrip("/") + path
+
+    def _count(self, kind: str) -> None:
+        with self._lock:
+            self.counts[kind] += 1
+            self.counts["total"] += 1
+
+    def _timeout(self, call: HttpCall) -> tuple[float, float]:
+        read = catalog.READ_TIMEOUT_S
+        if call.is_create and self._body_size(call) > LARGE_BODY_BYTES:
+            # requests has no separate write timeout: the socket timeout covers sending too.
+            read = catalog.WRITE_TIMEOUT_S
+        if call.timeout is not None:
+            read = call.timeout
+        return (catalog.CONNECT_TIMEOUT_S, read)
+
+    @staticmethod
+    def _body_size(call: HttpCall) -> int:
+        size = sum(len(b) for (_, b, _) in (call.files or {}).values())
+        if call.json is not None:
+            size += len(str(call.json))
+        return size
+
+    def _once(self, call: HttpCall, kind: str) -> requests.Response:
+        self._count(kind)
+        headers = dict(call.headers or {})
+        kw: dict[str, Any] = {}
+        if call.files or call.fields:
+            kw["data"] = call.fields or {}
+            kw["files"] = call.files or None
+        elif call.json is not None:
+            kw["json"] = call.json  # requests sets Content-Type: application/json
+        return self.session.request(call.method, self.url(call.path), params=list(call.params),
+                                    headers=headers, timeout=self._timeout(call),
+                                    allow_redirects=False, **kw)
+
+    def _error(self, resp: requests.Response) -> SeedanceAPIError:
+        exc = self.dialect.parse_error(resp.status_code, dict(resp.headers), resp.content)
+        if not isinstance(exc, SeedanceAPIError):
+            exc = SeedanceAPIError(str(exc), provider=self.settings.provider,
+                                   http_status=resp.status_code)
+        return exc
+
+    # --- reads -------------------------------------------------------------------
+    def send(self, call: HttpCall) -> requests.Response:
+        """Send a call and return a 2xx response; raise a SeedanceAPIError otherwise."""
+        if call.is_create:
+            raise ValueError("use Transport.create() for creates")
+        if call.method == "DELETE":
+            return self._send_like_create(call)
+        last: Optional[BaseException] = None
+        for attempt in range(READ_ATTEMPTS):
+            try:
+                resp = self._once(call, "read")
+            except requests.RequestException as exc:
+                last = ServerError(f"connection failed: {_describe(exc)}",
+                                   provider=self.settings.provider, code="ConnectionError")
+                if attempt + 1 < READ_ATTEMPTS:
+                    delay = read_delay(attempt)
+                    log.debug("read %s failed (%s); retry in %.1f s", call.path, exc, delay)
+                    self.sleep(delay)
+                continue
+            if resp.status_code < 300:
+                return resp
+            exc2 = self._error(resp)
+            if resp.status_code not in READ_RETRY_STATUSES or not exc2.retryable:
+                raise exc2
+            if resp.headers.get("x-should-retry", "").strip().lower() == "false":
+                raise exc2
+            wait_hint = retry_after(resp.headers)
+            if wait_hint is not None and wait_hint > RETRY_AFTER_CAP_S:
+                raise exc2  # leave it to the next poll cycle
+            last = exc2
+            if attempt + 1 < READ_ATTEMPTS:
+                delay = read_delay(attempt, wait_hint)
+                log.debug("read %s got HTTP %s; retry in %.1f s", call.path,
+                          resp.status_code, delay)
+                self.sleep(delay)
+        assert last is not None
+        raise last
+
+    def _send_like_create(self, call: HttpCall) -> requests.Response:
+        for attempt in range(CREATE_RETRIES + 1):
+            more = attempt < CREATE_RETRIES
+            try:
+                resp = self._once(call, "delete" if call.method == "DELETE" else "create")
+            except requests.RequestException as exc:
+                if nothing_sent(exc):
+                    if more:
+                        self.sleep(create_delay(attempt))
+                        continue
+                    raise ServerError(f"could not connect: {_describe(exc)}",
+                                      provider=self.settings.provider, code="ConnectionError",
+                                      retryable=False) from None
+                raise ServerError(f"reply lost after sending: {_describe(exc)}",
+                                  provider=self.settings.provider, code="ConnectionError",
+                                  retryable=False) from None
+            if resp.status_code < 300:
+                return resp
+            exc2 = self._error(resp)
+            if resp.status_code == 429 and more:
+                self.sleep(create_delay(attempt, retry_after(resp.headers)))
+                continue
+            raise exc2
+        raise AssertionError("unreachable")
+
+    # --- creates -----------------------------------------------------------------
+    def create(self, call: HttpCall, *, retry_429: bool = True,
+               attempt: int = 0) -> CreateResult:
+        """Send a create once (plus the §8 retries) and parse its id.
+
+        `retry_429=False` raises RateLimitError (with `.retry_after`) instead of
+        sleeping, so a scheduler can retry later; `attempt` is how many retries
+        were already spent. Anything lost after sending raises CreateOutcomeUnknown.
+        """
+        if not call.is_create:
+            raise ValueError("Transport.create() takes a create call")
+        provider = self.settings.provider
+        while True:
+            more = attempt < CREATE_RETRIES
+            sent_at = time.time()
+            try:
+                resp = self._once(call, "create")
+            except requests.RequestException as exc:
+                if nothing_sent(exc):
+                    if more:
+                        self.sleep(create_delay(attempt))
+                        attempt += 1
+                        continue
+                    raise ServerError(f"could not connect, nothing was sent: {_describe(exc)}",
+                                      provider=provider, code="ConnectionError",
+                                      retryable=False) from None
+                self._unknown(call, sent_at, f"the reply was lost ({_describe(exc)})")
+            status = resp.status_code
+            if status == 429:
+                wait_hint = retry_after(resp.headers)
+                exc429 = self._error(resp)
+                if isinstance(exc429, RateLimitError):
+                    exc429.retry_after = wait_hint
+                if more and retry_429:
+                    self.sleep(create_delay(attempt, wait_hint))
+                    attempt += 1
+                    continue
+                raise exc429
+            if status >= 500:
+                err = self._error(resp)
+                if err.retryable is False and err.code == "invalid_request":
+                    raise err  # a malformed request: nothing was created
+                self._unknown(call, sent_at, f"the gateway answered HTTP {status} ({err.message})",
+                              http_status=status, code=err.code, request_id=err.request_id)
+            if status >= 300:
+                raise self._error(resp)  # refused: nothing created, nothing billed
+            try:
+                return self.dialect.parse_create(status, dict(resp.headers), resp.content)
+            except SeedanceAPIError as exc:
+                if getattr(exc, "http_status", None) and exc.http_status >= 300:
+                    raise
+                self._unknown(call, sent_at, f"the reply could not be read ({exc.message})",
+                              http_status=status)
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                self._unknown(call, sent_at, f"the reply could not be read ({exc})",
+                              http_status=status)
+
+    def _unknown(self, call: HttpCall, sent_at: float, why: str, **kw: Any) -> None:
+        orphans = self.orphans(call, sent_at)
+        raise CreateOutcomeUnknown(
+            f"create sent to {self.settings.provider} but {why}; the task may exist and be "
+            f"billed", orphans=orphans, provider=self.settings.provider, **kw)
+
+    def orphans(self, call: HttpCall, sent_at: float) -> list[str]:
+        """Ids of tasks of the same model created since `sent_at` (ark/byteplus only)."""
+        model = None
+        if isinstance(call.json, dict):
+            model = call.json.get("model")
+        elif call.fields:
+            model = call.fields.get("model")
+        listing = self.dialect.list_recent_call(model, 20) if model else None
+        if listing is None:
+            return []
+        try:
+            resp = self.send(listing)
+            tasks = self.dialect.parse_batch(resp.status_code, dict(resp.headers), resp.content)
+        except (SeedanceAPIError, ValueError) as exc:
+            log.warning("could not list recent tasks to find orphans: %s", exc)
+            return []
+        # created_at has whole seconds: allow the second the request went out in.
+        return [t.id for t in tasks
+                if t.id and (t.created_at is None or t.created_at >= int(sent_at) - 1)]

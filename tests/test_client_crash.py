@@ -1,0 +1,113 @@
+"""A process killed at each write-ahead step loses nothing: resume() finishes the
+job without sending the create again (ledger write-ahead, §8)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from seedance_nb import jobs
+from seedance_nb.emulator import Emulator
+
+from _client_helpers import decodes, isolated_jobs
+
+pytestmark = pytest.mark.timeout(120)
+
+CHILD = textwrap.dedent("""
+    import sys
+    from seedance_nb import jobs
+    from seedance_nb.config import defaults
+    url, token, out, model = sys.argv[1:5]
+    defaults.output_dir = out
+    defaults.poll_interval = 0.1
+    job = jobs.submit("crash test clip", provider="emulator", emulate="ark", base_url=url,
+                      api_key=token, model=model, resolution="480p", duration=2)
+    job.wait(30)
+    print("no crash", job.status)
+""")
+
+
+@pytest.fixture(scope="module")
+def emu():
+    with Emulator(port=0, speed=100, run_seconds=1) as server:  # a separate process
+        yield server
+
+
+def _crash(emu, tmp_path, point: str, model: str) -> int:
+    env = dict(os.environ, SEEDANCE_NB_CRASH_AT=point)
+    proc = subprocess.run([sys.executable, "-c", CHILD, emu.base_url, emu.token,
+                           str(tmp_path / "out"), model], env=env, capture_output=True,
+                          text=True, timeout=60)
+    return proc.returncode
+
+
+def _creates(emu) -> int:
+    return sum(emu.stats()["creates"].values())
+
+
+def test_crash_after_intent_nothing_sent(emu, tmp_path):
+    before = _creates(emu)
+    assert _crash(emu, tmp_path, "after_intent", "1.0-lite-t2v") == 97
+    assert _creates(emu) == before
+    with isolated_jobs(tmp_path) as mgr:
+        led = mgr.ledger()
+        (row,) = led.rows()
+        assert row["status"] == "pending" and row["sent_at"] is None
+        assert jobs.resume() == []  # nothing left the machine; nothing to finish
+
+
+@pytest.mark.parametrize("point,model", [("after_send", "1.0-pro-fast"),
+                                         ("after_id", "1.0-pro")])
+def test_crash_after_sending_is_resumed_without_resending(emu, tmp_path, point, model):
+    before = _creates(emu)
+    assert _crash(emu, tmp_path, point, model) == 97
+    assert _creates(emu) == before + 1
+    with isolated_jobs(tmp_path) as mgr:
+        (row,) = mgr.ledger().rows()
+        assert row["sent_at"] is not None
+        assert (row["task_id"] is None) == (point == "after_send")
+        (job,) = jobs.resume()
+        job.wait(30)
+        assert job.status == "succeeded" and decodes(job.video_path) > 0
+        assert mgr.ledger().get(row["id"])["video_path"] == job.video_path
+    assert _creates(emu) == before + 1  # never resubmitted
+
+
+def test_unknown_outcome_reconciled_by_listing_on_ark(emu, tmp_path):
+    """A create whose reply was a 500 is found again by resume() on ark, not resent."""
+    before = _creates(emu)
+    with isolated_jobs(tmp_path):
+        job = jobs.submit("lost reply [emu:500]", provider="emulator", emulate="ark",
+                          base_url=emu.base_url, api_key=emu.token, model="1.0-lite-t2v",
+                          resolution="480p", duration=2)
+        with pytest.raises(Exception):
+            job.wait(30)
+        assert job.status == "unknown"
+        led = job.ledger
+        # forget the orphan hint: resume must find the task by listing on its own
+        (resumed,) = jobs.resume()
+        resumed.wait(30)
+        assert resumed.status == "succeeded" and decodes(resumed.video_path) > 0
+        row = led.get(job.ledger_id)
+        assert row["task_id"] == resumed.task_id and row["status"] == "succeeded"
+    assert _creates(emu) == before + 1
+
+
+@pytest.mark.parametrize("emulate", ["comet", "acedata"])
+def test_unknown_outcome_reported_plainly_where_no_listing(tmp_path, emulate):
+    with Emulator(port=0, speed=100, in_process=True, run_seconds=1) as server, \
+            isolated_jobs(tmp_path):
+        model = "1.0-pro" if emulate == "comet" else "1.0-pro-fast"
+        job = jobs.submit("lost reply [emu:500]", provider="emulator", emulate=emulate,
+                          base_url=server.base_url, api_key=server.token, model=model,
+                          resolution="480p", duration=2)
+        with pytest.raises(Exception):
+            job.wait(30)
+        (resumed,) = jobs.resume()
+        with pytest.raises(Exception, match="cannot list"):
+            resumed.wait(10)
+        assert resumed.status == "unknown"
+        assert sum(server.stats()["creates"].values()) == 1  # never resubmitted
