@@ -14,7 +14,9 @@ import logging
 import os
 import random
 import re
+import queue
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -132,8 +134,8 @@ def download(url: str, dest: str | os.PathLike, *, session: requests.Session | N
     try:
         with os.fdopen(fd, "wb") as out:
             digest, size = _fetch(url, out, session, expires_at, attempts, chunk_size, timeout)
-            out.flush()
-            os.fsync(out.fileno())
+        # No fsync: a file damaged by a crash fails the sha256 check the job manager
+        # makes before reusing it, and is then fetched again.
         path, reused = _place(tmp, dest, digest, size)
     finally:
         tmp.unlink(missing_ok=True)
@@ -228,24 +230,65 @@ def _fetch(url, out, session, expires_at, attempts, chunk_size, timeout) -> tupl
         url_redacted=shown, http_status=_status_of(problem))
 
 
+class _Sink:
+    """Writes and hashes chunks on a helper thread so both overlap with receiving.
+
+    hashlib and file writes release the GIL; the bounded queue keeps memory at a few
+    chunks. `close` waits until every queued chunk is on disk, so `part.got` bytes
+    are in the file afterwards (what a resumed transfer continues from).
+    """
+
+    def __init__(self, part: _Partial, depth: int = 4) -> None:
+        self.part = part
+        self.queue: queue.Queue = queue.Queue(maxsize=depth)
+        self.error: OSError | None = None
+        self.thread = threading.Thread(target=self._run, name="seedance-download-sink",
+                                       daemon=True)
+        self.thread.start()
+
+    def put(self, chunk: bytes) -> None:
+        self.queue.put(chunk)
+
+    def _run(self) -> None:
+        while (chunk := self.queue.get()) is not None:
+            if self.error is not None:
+                continue  # drain so the producer never blocks
+            try:
+                self.part.out.write(chunk)
+            except OSError as exc:
+                self.error = exc
+                continue
+            self.part.hasher.update(chunk)
+
+    def close(self, shown: str) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise DownloadError(f"cannot write the download of {shown}: {self.error}",
+                                url_redacted=shown) from None
+
+
 def _stream(resp: requests.Response, part: _Partial, chunk_size: int, shown: str) -> None:
     """Append the body to the partial file; _Cut if it breaks off or has the wrong length."""
     if hasattr(resp.raw, "enforce_content_length"):
         # We check the length ourselves; urllib3's own check would drop the bytes
         # that did arrive before a cut, and they are worth resuming from.
         resp.raw.enforce_content_length = False
+    sink = _Sink(part)
     try:
         for chunk in resp.iter_content(chunk_size):
-            try:
-                part.out.write(chunk)
-            except OSError as exc:
-                raise DownloadError(f"cannot write the download of {shown}: {exc}",
-                                    url_redacted=shown) from None
-            part.hasher.update(chunk)
+            if sink.error is not None:
+                break  # the disk refused; close() reports it
+            sink.put(chunk)
             part.got += len(chunk)
     except (requests.RequestException, urllib3.exceptions.HTTPError,
             http.client.HTTPException) as exc:
+        sink.close(shown)
         raise _Cut(f"transfer broke after {part.got} bytes ({type(exc).__name__})") from None
+    except BaseException:
+        sink.close(shown)
+        raise
+    sink.close(shown)
     if part.total is not None and part.got < part.total:
         raise _Cut(f"transfer cut short: got {part.got} of {part.total} bytes")
     if part.total is not None and part.got > part.total:

@@ -11,6 +11,7 @@ Fault rules (start-up options, see faults.py):
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections import Counter
@@ -337,27 +338,36 @@ class EmulatorApp:
         path = self.store.file(name)
         if path is None:
             return Response("not found: the file was deleted", status=404, mimetype="text/plain")
-        with open(path, "rb") as fh:
-            data = fh.read()
-        size = len(data)
+        try:
+            size = os.path.getsize(path)
+        except OSError:  # deleted between the lookup and now
+            return Response("not found: the file was deleted", status=404, mimetype="text/plain")
+        send = size
         if self.faults.draw("truncate", "file"):
             self.count_fault("truncate")
-            data = data[: size // 2]
+            send = size // 2
         rate = self.faults.config.slow_download
         if rate > 0:
             self.count_fault("slow_download")
         mimetype = "video/mp4" if name.endswith(".mp4") else "image/png"
-        response = Response(_chunks(data, rate), mimetype=mimetype, direct_passthrough=True)
-        response.headers["Content-Length"] = str(size)
+        response = Response(_chunks(path, send, rate), mimetype=mimetype,
+                            direct_passthrough=True)
+        response.headers["Content-Length"] = str(size)  # a truncated reply still promises all
         return response
 
 
-def _chunks(data: bytes, rate: float) -> Iterable[bytes]:
+def _chunks(path: str, send: int, rate: float) -> Iterable[bytes]:
+    """Stream the first `send` bytes of the file, never holding it whole in memory."""
     step = CHUNK if rate <= 0 else max(1, min(CHUNK, int(rate / 10)))
-    for start in range(0, len(data), step):
-        if rate > 0:
-            time.sleep(step / rate)
-        yield data[start:start + step]
+    with open(path, "rb") as fh:
+        while send > 0:
+            data = fh.read(min(step, send))
+            if not data:
+                return
+            send -= len(data)
+            if rate > 0:
+                time.sleep(len(data) / rate)
+            yield data
 
 
 def _base(request: Request) -> str:
