@@ -9,11 +9,13 @@ import logging
 import os
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 
 import pytest
 
 from seedance_nb import jobs
+from seedance_nb.request import build_request
 from seedance_nb.config import ClientSettings, defaults
 from seedance_nb.errors import (RateLimitError, SeedanceConfigError, TaskFailed, TaskNotFound,
                                 WaitTimeout)
@@ -409,3 +411,27 @@ def test_traits_change_on_the_worker_thread_and_elapsed_grows(gw, monkeypatch):
     assert [s for s, _ in seen][-1] == "succeeded"
     assert {t for _, t in seen} == {"seedance-nb-worker"}
     assert job.elapsed > 0
+
+
+def test_resume_reports_requests_never_sent_once_and_sends_nothing(gw, monkeypatch):
+    fast_rounds(monkeypatch)
+    led = jobs.manager().ledger()
+    req = build_request("ok left behind", provider="ark", model="1.0-pro-fast",
+                             resolution="480p", duration=2)
+    row_id = led.record_intent(fingerprint=req.fingerprint(), provider="ark", dialect="ark",
+                               model=req.model, base_url="https://example.invalid/api/v3",
+                               request=req.to_dict())
+    fresh_id = led.record_intent(fingerprint="f2", provider="ark", dialect="ark",
+                                 model=req.model, base_url="https://example.invalid/api/v3",
+                                 request=req.to_dict())
+    # the first intent is old (its process died); the second may be a live submit elsewhere
+    led._exec("UPDATE tasks SET created_at = created_at - 7200 WHERE id = ?", (row_id,))
+    with pytest.warns(UserWarning, match="1 request\\(s\\) were recorded but never sent"):
+        assert jobs.resume() == []
+    row = led.get(row_id)
+    assert row["status"] == "rejected" and row["error_code"] == "NeverSent"
+    assert led.get(fresh_id)["status"] == "pending"
+    assert gw.counts["create"] == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        jobs.resume()  # reported once only

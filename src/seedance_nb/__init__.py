@@ -25,6 +25,7 @@ _LAZY = {
     "manager": "jobs",
     "Estimate": "request",
     "history": "ledger",
+    "export_history": "ledger",
     "Ledger": "ledger",
     "Emulator": "emulator",
     "Panel": "ui",

@@ -906,7 +906,23 @@ def resume(*, api_key: Optional[str] = None, ledger_path: Any = None) -> list[Jo
             out.append(live[row["id"]])
             continue
         out.append(_resume_row(mgr, led, row, api_key))
+    _close_unsent(led)
     return out
+
+
+UNSENT_GRACE_S = 3600.0  # younger unsent rows may belong to a live submit in another kernel
+
+
+def _close_unsent(led: Any) -> None:
+    """Report requests a dead process recorded but never sent, once, and close them."""
+    stale = [r for r in led.unsent() if (r.get("created_at") or 0) < time.time() - UNSENT_GRACE_S]
+    for row in stale:
+        led.record_create_failed(row["id"], "NeverSent", "recorded but never sent (the process "
+                                 "ended first); nothing was billed; submit it again to generate it")
+    if stale:
+        prompts = "; ".join(repr((r.get("request") or {}).get("prompt", "")[:40]) for r in stale)
+        warnings.warn(f"{len(stale)} request(s) were recorded but never sent, so nothing was "
+                      f"billed: {prompts}. Submit them again to generate them.", stacklevel=3)
 
 
 def _resume_row(mgr: JobManager, led: Any, row: dict, api_key: Optional[str]) -> Job:
