@@ -190,3 +190,17 @@ def test_acedata_blocking_create_does_not_hold_the_worker(tmp_path):
         held.wait(60)
         assert held.status == "succeeded" and decodes(held.video_path) > 0
         other.wait(60)
+
+
+def test_automatic_emulator_says_so_once_and_explicit_provider_does_not(emu, mgr, monkeypatch,
+                                                                         capsys):
+    monkeypatch.setenv("SEEDANCE_EMULATOR_URL", emu.base_url)
+    monkeypatch.setenv("SEEDANCE_EMULATOR_TOKEN", emu.token)
+    monkeypatch.setattr(jobs, "_noticed", [])
+    jobs.submit("a heron lands --rs 480p --dur 4", provider="emulator").wait(60)
+    assert "offline emulator" not in capsys.readouterr().out  # asked for by name: no notice
+    first = jobs.submit("a heron lands --rs 480p --dur 4 --seed 1")
+    second = jobs.submit("a heron lands --rs 480p --dur 4 --seed 2")
+    out = capsys.readouterr().out
+    assert out.count("offline emulator") == 1 and "ARK_API_KEY" in out
+    jobs.wait_all([first, second], timeout=60)

@@ -36,7 +36,7 @@ def default_emulate() -> str:
 
 
 class Defaults:
-    """Session-wide settings; `%config SeedanceMagics.*` and the panel write here."""
+    """Session-wide settings; `%config Seedance.*` and the panel write here."""
 
     _FIELDS = {
         "provider": None,          # None: default_provider()

@@ -796,6 +796,21 @@ def set_manager(mgr: Optional[JobManager]) -> None:
 _floor_warned: set[str] = set()
 
 
+_noticed: list[bool] = []
+
+EMULATOR_NOTICE = (
+    "seedance-nb: no API key is set, so videos come from the offline emulator (test "
+    "patterns, nothing billed). To use a real gateway set ARK_API_KEY, BYTEPLUS_API_KEY, "
+    "COMETAPI_KEY or ACEDATACLOUD_API_TOKEN (or pass provider= and api_key=).")
+
+
+def _emulator_notice() -> None:
+    """Say once per process, on the caller's (main) thread, where videos come from."""
+    if not _noticed:
+        _noticed.append(True)
+        print(EMULATOR_NOTICE, flush=True)
+
+
 def submit(prompt: str = "", *, provider: Optional[str] = None, model: Optional[str] = None,
            api_key: Optional[str] = None, base_url: Optional[str] = None,
            images: Sequence[Any] = (), new: bool = False, name: Optional[str] = None,
@@ -805,6 +820,8 @@ def submit(prompt: str = "", *, provider: Optional[str] = None, model: Optional[
     from .request import build_request
 
     settings = resolve_client(provider, api_key, base_url, emulate, endpoints)
+    if settings.provider == "emulator" and (provider or defaults.provider) is None:
+        _emulator_notice()
     request = build_request(prompt, provider=settings.provider, model=model or defaults.model,
                             images=images, emulate=settings.emulate,
                             endpoints=dict(settings.endpoints) or None, **fields)

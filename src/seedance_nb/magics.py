@@ -656,24 +656,16 @@ class Seedance(Magics):
             if external:
                 raise UsageError(f"the emulator at {external} (SEEDANCE_EMULATOR_URL) was not "
                                  f"started by this kernel; stop it where it was started")
-            stop = getattr(emulator, "stop_local", None)
-            local = getattr(emulator, "_local", None)
-            if callable(stop):
-                stop()
-            elif local is not None:  # no public stop yet: close this kernel's emulator
-                local.close()
-                emulator._local = None
-            else:
+            if not emulator.stop_local():
                 print("no emulator is running in this kernel")
                 return None
             print("emulator stopped")
         elif action == "status":
-            local = getattr(emulator, "_local", None)
-            alive = local is not None and (local._proc is None or local._proc.poll() is None)
+            local = emulator.local_url()
             if external:
                 print(f"emulator: {external} (from SEEDANCE_EMULATOR_URL)")
-            elif alive:
-                print(f"emulator: {local.base_url} (started by this kernel)")
+            elif local:
+                print(f"emulator: {local} (started by this kernel)")
             else:
                 print("emulator: not running in this kernel; it starts when a job needs it")
         else:

@@ -156,3 +156,22 @@ def ensure_local() -> tuple[str, str]:
             _local = Emulator(port=0, speed=LOCAL_SPEED)
             atexit.register(_local.close)
         return _local.base_url, _local.token
+
+
+def local_url() -> Optional[str]:
+    """Base URL of the emulator this process started, or None if none is running."""
+    with _local_lock:
+        if _local is None or (_local._proc is not None and _local._proc.poll() is not None):
+            return None
+        return _local.base_url
+
+
+def stop_local() -> bool:
+    """Stop the emulator this process started; True if one was running."""
+    global _local
+    with _local_lock:
+        running, _local = _local, None
+    if running is None:
+        return False
+    running.close()
+    return True
