@@ -6,7 +6,6 @@ an existing one. Signed-URL query strings never reach messages or logs.
 """
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import http.client
 import ipaddress
@@ -27,6 +26,7 @@ import requests
 import urllib3
 
 from .errors import SeedanceError
+from .providers._common import retry_after
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +188,7 @@ def _fetch(url, out, session, expires_at, attempts, chunk_size, timeout) -> tupl
         with resp:
             status = resp.status_code
             if status in RETRY_STATUSES:
-                problem, base, hint = f"HTTP {status}", _STATUS_BASE_S, _retry_after(resp)
+                problem, base, hint = f"HTTP {status}", _STATUS_BASE_S, retry_after(resp.headers)
                 if hint is not None and hint > MAX_RETRY_AFTER_S:
                     problem += f" (the server asks to wait {hint:.0f} s)"
                     break
@@ -324,27 +324,6 @@ def _expected_total(resp: requests.Response, got: int) -> int | None:
 def _range_start(resp: requests.Response) -> int | None:
     m = re.match(r"bytes (\d+)-", resp.headers.get("Content-Range", "").strip())
     return int(m.group(1)) if m else None
-
-
-def _retry_after(resp: requests.Response) -> float | None:
-    ms = resp.headers.get("retry-after-ms")
-    if ms:
-        try:
-            return float(ms) / 1000
-        except ValueError:
-            pass
-    value = resp.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _sleep(attempt: int, base: float, retry_after: float | None = None) -> None:
