@@ -299,15 +299,16 @@ def test_identical_specs_render_once_and_deleted_files_leave_disk():
     import uuid
 
     with emulator() as c:
-        before = c.stats()["renders"]["count"]
         prompt = f"cache check {uuid.uuid4()}"
         first = c.ark_wait(c.ark_new(text=prompt, seed=5))
         second = c.ark_wait(c.ark_new(text=prompt, seed=5))
-        assert c.stats()["renders"]["count"] == before + 1
         a = c.s.get(first["content"]["video_url"]).content
         assert a == c.s.get(second["content"]["video_url"]).content
         store = c.emu._server.app.store
         path = store.files[f"{first['id']}.mp4"][0].files["mp4"]
+        # one render serves both tasks (the render pool is shared by every in-process
+        # emulator, so its global count is not a reliable witness under a full test run)
+        assert store.files[f"{second['id']}.mp4"][0].files["mp4"] == path
         c.delete(f"{ARK_TASKS}/{first['id']}")
         assert os.path.exists(path)  # still served for the second task
         c.delete(f"{ARK_TASKS}/{second['id']}")
