@@ -437,6 +437,9 @@ def test_history_without_pandas_is_a_list(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pandas", None)
     rows = history(path)
     assert isinstance(rows, list) and len(rows) == 2
+    table = rows._repr_html_()  # still shown as a table in a notebook
+    assert table.count("<tr>") == 3 and "<th>status</th>" in table
+    assert "succeeded" in table
 
 
 def test_history_of_a_missing_ledger_is_empty_and_creates_nothing(tmp_path):

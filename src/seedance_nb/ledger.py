@@ -643,10 +643,27 @@ def history(path: Union[str, os.PathLike, None] = None, *, as_frame: bool = True
         try:
             import pandas as pd
         except ImportError:
-            return rows
+            return Records(rows)
         columns = list(_flatten({c: None for c in _ROW_COLUMNS} | {"request": {}}).keys())
         return pd.DataFrame(rows, columns=columns)
     return rows
+
+
+class Records(list):
+    """History rows without pandas: still a list of dicts, shown as a table in notebooks."""
+
+    COLUMNS = ("id", "name", "status", "model", "resolution", "ratio", "duration", "seed",
+               "tokens", "estimate_cost", "video_path")
+
+    def _repr_html_(self) -> str:
+        import html
+
+        cols = [c for c in self.COLUMNS if any(c in r for r in self)]
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape('' if r.get(c) is None else str(r.get(c)))}</td>"
+                             for c in cols) + "</tr>" for r in self)
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def export_history(dest: Union[str, os.PathLike], fmt: Optional[str] = None, *,
