@@ -134,3 +134,43 @@ def test_ensure_local_starts_one_subprocess(monkeypatch):
         if emulator_pkg._local is not None:
             emulator_pkg._local.close()
             monkeypatch.setattr(emulator_pkg, "_local", None)
+
+
+_INTERRUPTED_OWNER = r"""
+import sys, time
+from seedance_nb.emulator import ensure_local
+url, _ = ensure_local()
+print(url, flush=True)
+try:
+    time.sleep(60)
+except KeyboardInterrupt:  # what a kernel does with an interrupt: carry on
+    print("interrupted", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_interrupting_the_kernel_does_not_stop_its_emulator_or_renders():
+    # Jupyter interrupts a kernel by sending SIGINT to its whole process group.
+    env = {k: v for k, v in os.environ.items() if k != "SEEDANCE_EMULATOR_URL"}
+    owner = subprocess.Popen([sys.executable, "-c", _INTERRUPTED_OWNER], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
+    try:
+        url = owner.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), owner.stderr.read()
+        headers = {"Authorization": "Bearer sk-emulator"}
+        first = requests.post(url + ARK_TASKS, json=ark_body(), headers=headers).json()["id"]
+        os.killpg(owner.pid, signal.SIGINT)
+        assert owner.stdout.readline().strip() == "interrupted"
+        time.sleep(0.5)
+        assert requests.get(url + "/healthz", timeout=5).status_code == 200
+        second = requests.post(url + ARK_TASKS, json=ark_body(), headers=headers).json()["id"]
+        for task_id in (first, second):  # the render workers survived too
+            task = wait_for(lambda: requests.get(f"{url}{ARK_TASKS}/{task_id}",
+                                                 headers=headers).json(),
+                            lambda t: t["status"] in ("succeeded", "failed"), timeout=60)
+            assert task["status"] == "succeeded", task
+    finally:
+        os.killpg(owner.pid, signal.SIGKILL)
+        owner.wait()
+    assert "KeyboardInterrupt" not in owner.stderr.read()

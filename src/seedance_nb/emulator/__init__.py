@@ -83,8 +83,10 @@ class Emulator:
 
     def _spawn(self, timeout: float) -> str:
         cmd = [sys.executable, "-m", "seedance_nb.emulator", *self.argv, "--exit-with-parent"]
+        # Own session: interrupting a Jupyter kernel signals its whole process group,
+        # which must not stop the emulator (it still exits with its parent).
         self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                      text=True, bufsize=1)
+                                      text=True, bufsize=1, start_new_session=True)
         lines: "queue.Queue[Optional[str]]" = queue.Queue()
 
         def pump() -> None:  # keeps draining so the child never blocks on a full pipe

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 import pickle
+import signal
 import struct
 import sys
 import time
@@ -46,6 +47,9 @@ def render(module: str, spec: Any, mp4: str, png: Optional[str]) -> float:
 
 
 def main() -> None:
+    # Ctrl-C or a kernel interrupt reaches the whole process group; the worker stops
+    # when the emulator closes its stdin instead.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # stray prints must not corrupt the reply stream
     while True:
