@@ -231,38 +231,45 @@ def _fetch(url, out, session, expires_at, attempts, chunk_size, timeout) -> tupl
 
 
 class _Sink:
-    """Writes and hashes chunks on a helper thread so both overlap with receiving.
+    """Writes and hashes chunks on two helper threads, overlapping with receiving.
 
-    hashlib and file writes release the GIL; the bounded queue keeps memory at a few
-    chunks. `close` waits until every queued chunk is on disk, so `part.got` bytes
-    are in the file afterwards (what a resumed transfer continues from).
+    File writes and hashlib release the GIL, so receive, write and hash run side by
+    side; bounded queues keep memory at a few chunks. `close` waits for both, so
+    afterwards the file holds `part.got` bytes and the hash covers exactly them
+    (what a resumed transfer continues from).
     """
 
     def __init__(self, part: _Partial, depth: int = 4) -> None:
         self.part = part
-        self.queue: queue.Queue = queue.Queue(maxsize=depth)
         self.error: OSError | None = None
-        self.thread = threading.Thread(target=self._run, name="seedance-download-sink",
-                                       daemon=True)
-        self.thread.start()
+        self.lanes = [self._lane(self._write, depth), self._lane(part.hasher.update, depth)]
+
+    def _lane(self, step, depth: int) -> tuple[queue.Queue, threading.Thread]:
+        lane: queue.Queue = queue.Queue(maxsize=depth)
+        thread = threading.Thread(target=self._run, args=(lane, step), daemon=True,
+                                  name="seedance-download-sink")
+        thread.start()
+        return lane, thread
+
+    def _write(self, chunk: bytes) -> None:
+        try:
+            self.part.out.write(chunk)
+        except OSError as exc:
+            self.error = exc
+
+    def _run(self, lane: queue.Queue, step) -> None:
+        while (chunk := lane.get()) is not None:
+            if self.error is None:  # after an error, only drain so the producer never blocks
+                step(chunk)
 
     def put(self, chunk: bytes) -> None:
-        self.queue.put(chunk)
-
-    def _run(self) -> None:
-        while (chunk := self.queue.get()) is not None:
-            if self.error is not None:
-                continue  # drain so the producer never blocks
-            try:
-                self.part.out.write(chunk)
-            except OSError as exc:
-                self.error = exc
-                continue
-            self.part.hasher.update(chunk)
+        for lane, _ in self.lanes:
+            lane.put(chunk)
 
     def close(self, shown: str) -> None:
-        self.queue.put(None)
-        self.thread.join()
+        for lane, thread in self.lanes:
+            lane.put(None)
+            thread.join()
         if self.error is not None:
             raise DownloadError(f"cannot write the download of {shown}: {self.error}",
                                 url_redacted=shown) from None
