@@ -616,8 +616,10 @@ class JobManager:
             task.url_expires_at = time.time() + catalog.URL_LIFETIME_S
         old = job.task
         job.task = task
-        if old is None or (old.status, old.progress, old.tokens, old.video_url) != \
-                (task.status, task.progress, task.tokens, task.video_url):
+        # Persist state changes, not progress ticks: a durable SQLite write per Comet
+        # poll would cost more than the poll itself.
+        if old is None or (old.status, old.tokens, old.video_url) != \
+                (task.status, task.tokens, task.video_url):
             job.ledger.record_task(job.ledger_id, task)
         job.progress = task.progress
         if task.tokens is not None:
