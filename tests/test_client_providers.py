@@ -204,3 +204,20 @@ def test_automatic_emulator_says_so_once_and_explicit_provider_does_not(emu, mgr
     out = capsys.readouterr().out
     assert out.count("offline emulator") == 1 and "ARK_API_KEY" in out
     jobs.wait_all([first, second], timeout=60)
+
+
+def test_emulator_notice_is_never_printed_from_another_thread(emu, mgr, monkeypatch, capsys):
+    import threading
+
+    monkeypatch.setenv("SEEDANCE_EMULATOR_URL", emu.base_url)
+    monkeypatch.setenv("SEEDANCE_EMULATOR_TOKEN", emu.token)
+    monkeypatch.setattr(jobs, "_noticed", [])
+    done = []
+    worker = threading.Thread(target=lambda: done.append(
+        jobs.submit("a crane takes off --rs 480p --dur 4")))
+    worker.start()
+    worker.join()
+    assert "offline emulator" not in capsys.readouterr().out
+    jobs.submit("a crane takes off --rs 480p --dur 4 --seed 3")  # main thread: said now
+    assert "offline emulator" in capsys.readouterr().out
+    jobs.wait_all(done, timeout=60)

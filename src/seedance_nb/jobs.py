@@ -807,8 +807,10 @@ EMULATOR_NOTICE = (
 
 
 def _emulator_notice() -> None:
-    """Say once per process, on the caller's (main) thread, where videos come from."""
-    if not _noticed:
+    """Say once per process where videos come from; only on the main thread, because
+    printing from a widget-callback thread may land in the wrong cell (the panel
+    names the emulator in its provider control instead)."""
+    if not _noticed and threading.current_thread() is threading.main_thread():
         _noticed.append(True)
         print(EMULATOR_NOTICE, flush=True)
 
