@@ -31,15 +31,14 @@ from . import __version__, catalog
 from .config import ClientSettings
 from .errors import (CreateOutcomeUnknown, RateLimitError, SeedanceAPIError, ServerError,
                      redact, register_secret)
+from .providers._common import retry_after
 from .providers.base import CreateResult, HttpCall
 
 log = logging.getLogger("seedance_nb")
 
 USER_AGENT = f"seedance-nb/{__version__}"
-READ_RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 524})
 READ_ATTEMPTS = 5
 CREATE_RETRIES = 3
-RETRY_AFTER_CAP_S = 120.0
 LARGE_BODY_BYTES = 1024 * 1024
 
 Sleep = Callable[[float], None]
@@ -54,14 +53,8 @@ def read_delay(attempt: int, retry_after: Optional[float] = None) -> float:
 def create_delay(attempt: int, retry_after: Optional[float] = None) -> float:
     """Wait before create retry number `attempt` (0-based): Retry-After (capped), else 2/4/8 s."""
     if retry_after is not None:
-        return min(retry_after, RETRY_AFTER_CAP_S)
+        return min(retry_after, catalog.RETRY_AFTER_CAP_S)
     return 2.0 ** (attempt + 1) * random.uniform(0.8, 1.2)
-
-
-def retry_after(headers: Any) -> Optional[float]:
-    from .providers._common import retry_after as parse
-
-    return parse(headers)
 
 
 def nothing_sent(exc: BaseException) -> bool:
@@ -183,12 +176,12 @@ class Transport:
             if resp.status_code < 300:
                 return resp
             exc2 = self._error(resp)
-            if resp.status_code not in READ_RETRY_STATUSES or not exc2.retryable:
+            if resp.status_code not in catalog.RETRY_STATUSES or not exc2.retryable:
                 raise exc2
             if resp.headers.get("x-should-retry", "").strip().lower() == "false":
                 raise exc2
             wait_hint = retry_after(resp.headers)
-            if wait_hint is not None and wait_hint > RETRY_AFTER_CAP_S:
+            if wait_hint is not None and wait_hint > catalog.RETRY_AFTER_CAP_S:
                 raise exc2  # leave it to the next poll cycle
             last = exc2
             if attempt + 1 < READ_ATTEMPTS:

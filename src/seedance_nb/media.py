@@ -25,13 +25,12 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import requests
 import urllib3
 
+from . import catalog
 from .errors import SeedanceError
 from .providers._common import retry_after
 
 log = logging.getLogger(__name__)
 
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
-MAX_RETRY_AFTER_S = 120.0  # a longer Retry-After ends the download; the next poll tries again
 MAX_REDIRECTS = 5
 _STATUS_BASE_S = 1.0       # HTTP 408/429/5xx: min(30, 2^n) s x uniform(0.5, 1), as for reads
 _TRANSPORT_BASE_S = 0.25   # cut or reset transfers: retry soon, the bytes so far are kept
@@ -187,9 +186,9 @@ def _fetch(url, out, session, expires_at, attempts, chunk_size, timeout) -> tupl
             continue
         with resp:
             status = resp.status_code
-            if status in RETRY_STATUSES:
+            if status in catalog.RETRY_STATUSES:
                 problem, base, hint = f"HTTP {status}", _STATUS_BASE_S, retry_after(resp.headers)
-                if hint is not None and hint > MAX_RETRY_AFTER_S:
+                if hint is not None and hint > catalog.RETRY_AFTER_CAP_S:  # the next poll tries again
                     problem += f" (the server asks to wait {hint:.0f} s)"
                     break
                 if resp.headers.get("x-should-retry", "").lower() == "false":

@@ -250,7 +250,6 @@ _AUTH_CODES = frozenset({"AccessDenied", "OperationDenied.ServiceNotOpen", "Auth
                          "disabled", "invalid_token"})
 _QUOTA_CODES = frozenset({"used_up", "AccountOverdueError", "OperationDenied.ServiceOverdue"})
 _NOT_FOUND_CODES = frozenset({"task_not_exist", "not_found", "NotFound.TaskId"})
-_RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504, 524})
 
 
 def retry_after(headers: Optional[Mapping[str, Any]], now: Optional[float] = None) -> Optional[float]:
@@ -345,7 +344,7 @@ def build_error(provider: str, dialect: str, status: int, headers: Optional[Mapp
         return SeedanceAPIError(message, retryable=False, **kw)
     if status >= 500:
         return ServerError(message, **kw)
-    return SeedanceAPIError(message, retryable=status in _RETRYABLE_STATUS, **kw)
+    return SeedanceAPIError(message, retryable=status in catalog.RETRY_STATUSES, **kw)
 
 
 def _is_model_error(code: str) -> bool:
