@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import html
 import logging
 import os
@@ -78,18 +77,12 @@ def _jittered(interval: float) -> float:
     return interval * random.uniform(1 - JITTER, 1 + JITTER)
 
 
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _file_ok(path: Optional[str], sha256: Optional[str]) -> bool:
+    from .media import file_sha256
+
     if not path or not os.path.isfile(path):
         return False
-    return not sha256 or _sha256(path) == sha256
+    return not sha256 or file_sha256(path) == sha256
 
 
 class Job(traitlets.HasTraits):

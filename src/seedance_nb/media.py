@@ -374,14 +374,17 @@ def _link_new(tmp: Path, target: Path) -> bool:
     return True
 
 
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def _same_file(path: Path, digest: str, size: int) -> bool:
     try:
-        if not path.is_file() or path.stat().st_size != size:
-            return False
-        h = hashlib.sha256()
-        with path.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        return h.hexdigest() == digest
+        return path.is_file() and path.stat().st_size == size and file_sha256(path) == digest
     except OSError:
         return False
