@@ -21,25 +21,22 @@ class ProviderInfo:
     service: str
     base_url: str
     key_envs: tuple[str, ...]
-    can_cancel: bool
-    can_list: bool
-    batch_size: int  # ids per batch read; 0 = no batch read
 
 
 PROVIDER_INFO: Mapping[str, ProviderInfo] = {
     "ark": ProviderInfo("ark", "Volcengine Ark", "https://ark.cn-beijing.volces.com/api/v3",
-                        ("ARK_API_KEY",), True, True, 500),
+                        ("ARK_API_KEY",)),
     "byteplus": ProviderInfo("byteplus", "BytePlus ModelArk",
                              "https://ark.ap-southeast.bytepluses.com/api/v3",
-                             ("BYTEPLUS_API_KEY", "ARK_API_KEY"), True, True, 500),
+                             ("BYTEPLUS_API_KEY", "ARK_API_KEY")),
     "comet": ProviderInfo("comet", "CometAPI /v1/videos", "https://api.cometapi.com",
-                          ("COMETAPI_KEY",), False, False, 0),
+                          ("COMETAPI_KEY",)),
     "comet-volc": ProviderInfo("comet-volc", "CometAPI /volc/v3", "https://api.cometapi.com",
-                               ("COMETAPI_KEY",), False, False, 0),
+                               ("COMETAPI_KEY",)),
     "acedata": ProviderInfo("acedata", "AceDataCloud", "https://api.acedata.cloud",
-                            ("ACEDATACLOUD_API_TOKEN",), False, False, 50),
+                            ("ACEDATACLOUD_API_TOKEN",)),
     "emulator": ProviderInfo("emulator", "seedance-nb offline emulator", "http://127.0.0.1:8765",
-                             ("SEEDANCE_EMULATOR_TOKEN",), True, True, 500),
+                             ("SEEDANCE_EMULATOR_TOKEN",)),
 }
 EMULATOR_URL_ENV = "SEEDANCE_EMULATOR_URL"
 EMULATOR_DEFAULT_TOKEN = "sk-emulator"

@@ -212,7 +212,9 @@ class Job(traitlets.HasTraits):
         if self.status in TERMINAL or self.status in ("rejected", "unknown"):
             raise ValueError(f"job {self.task_id or ''} already ended ({self.status}); "
                              f"nothing to cancel".replace("  ", " "))
-        if not catalog.PROVIDER_INFO[self.settings.dialect].can_cancel:
+        from .providers import get_dialect
+
+        if not get_dialect(self.settings.provider, self.settings.emulate).can_cancel:
             raise SeedanceConfigError(
                 f"cancel is not available on {self.settings.dialect}: only ark and byteplus "
                 f"can cancel a task; it will run to the end")
