@@ -138,7 +138,7 @@ def pick_model(dialect: str, mode: str) -> tuple[str, int]:
 
     for family in _PREFERENCE:
         caps = catalog.capabilities(family, dialect)
-        if caps and mode in caps.modes and "480p" in caps.resolutions_for(mode):
+        if caps and caps.live and mode in caps.modes and "480p" in caps.resolutions_for(mode):
             return family, caps.duration_min
     raise LookupError(f"no model offers {mode} on {dialect}")
 

@@ -22,7 +22,11 @@ ARK_TASKS = "/api/v3/contents/generations/tasks"
 VOLC_TASKS = "/volc/v3/contents/generations/tasks"
 PRO = "doubao-seedance-1-0-pro-250528"  # 1.0-pro, Volcengine id
 PRO_BP = "seedance-1-0-pro-250528"  # 1.0-pro, BytePlus id
-PRO15 = "doubao-seedance-1-5-pro-251215"
+PRO15 = "doubao-seedance-1-5-pro-251215"  # retired 2026-11-11: an unknown model now
+TWO = "doubao-seedance-2-0-260128"
+FAST2 = "doubao-seedance-2-0-fast-260128"  # 2.0-fast: audio, 480p/720p
+V25 = "doubao-seedance-2-5-260628"
+V25_BP = "dreamina-seedance-2-5-260628"
 FAST_FAMILY_OPTS = dict(speed=1000, run_seconds=0)
 
 
@@ -166,6 +170,25 @@ def probe(data: bytes) -> dict:
                 "last": frames[-1].to_ndarray(format="rgb24")}
 
 
+def probe_fast(data: bytes) -> dict:
+    """Container facts without decoding: size, frame count, codecs, pix_fmt, brand."""
+    with av.open(io.BytesIO(data)) as box:
+        stream = box.streams.video[0]
+        audio = box.streams.audio[0].codec_context.name if box.streams.audio else None
+        return {"width": stream.codec_context.width, "height": stream.codec_context.height,
+                "frames": stream.frames, "codec": stream.codec_context.name,
+                "pix_fmt": stream.codec_context.format.name, "audio": audio,
+                "brand": data[8:12]}
+
+
+def ark_error(reply) -> dict:
+    """The Ark envelope's error, checked for shape and the request id suffix."""
+    err = reply.json()["error"]
+    assert set(err) == {"code", "message", "param", "type"}, err
+    assert err["message"].endswith("Request id: " + reply.headers["X-Request-Id"])
+    return err
+
+
 class CallbackSink:
     """A werkzeug server on loopback that records JSON callbacks.
 
@@ -202,11 +225,18 @@ class CallbackSink:
 from seedance_nb.emulator.render import RenderSpec  # noqa: E402  (same spec type)
 
 
+NO_RENDER = "[no-render]"  # stand-in: a 1-frame clip, for tests of reported lengths only
+
+
 def render_video(path, spec: RenderSpec) -> None:
     if "explode" in spec.prompt:
         raise RuntimeError("stand-in renderer refused the prompt")
+    from dataclasses import replace
+
     from seedance_nb.emulator import render
 
+    if NO_RENDER in spec.prompt:
+        spec = replace(spec, frames=1, width=64, height=64, audio=False)
     render.render_video(path, spec)
 
 

@@ -1,6 +1,7 @@
 """Shared pieces for the ledger tests (picklable workers for multiprocessing)."""
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -48,6 +49,66 @@ def wait_until(predicate: Any, timeout: float = 20.0, interval: float = 0.05) ->
             return True
         time.sleep(interval)
     return predicate()
+
+
+# --- in-process recovery scenes (tests/adversarial/test_recovery.py) ----------------------
+
+
+@contextlib.contextmanager
+def isolated_manager(tmp_path: Any, poll_interval: float = 0.1) -> Any:
+    """Fresh defaults (ledger and output in tmp_path) and a fresh process-wide JobManager."""
+    from seedance_nb import jobs
+    from seedance_nb.config import defaults
+
+    defaults.reset()
+    defaults.output_dir = str(tmp_path / "out")
+    defaults.ledger_path = str(tmp_path / "ledger.sqlite")
+    defaults.poll_interval = poll_interval
+    old = jobs._manager
+    mgr = jobs.JobManager()
+    jobs.set_manager(mgr)
+    try:
+        yield mgr
+    finally:
+        mgr.stop()
+        jobs.set_manager(old)
+        defaults.reset()
+
+
+def send_and_lose(led: Ledger, prompt: str, **fields: Any) -> tuple[int, str]:
+    """A create that reached the gateway (the task exists, billed) whose answer was lost.
+
+    Returns (ledger row, the task id the gateway gave it, which the ledger never saw).
+    """
+    from seedance_nb.config import resolve_client
+    from seedance_nb.request import build_request
+
+    settings = resolve_client("emulator")
+    request = build_request(prompt, **{**SMALL, **fields})
+    row = led.record_intent(fingerprint=request.fingerprint(), provider=settings.provider,
+                            dialect=settings.dialect, model=request.model,
+                            base_url=settings.base_url, request=request)
+    led.mark_sending(row)
+    task_id = create_elsewhere(prompt, **fields)
+    led.record_outcome_unknown(row, "read timeout after the create was sent")
+    return row, task_id
+
+
+def create_elsewhere(prompt: str, api_key: Any = None, **fields: Any) -> str:
+    """Create a task on the configured emulator without any ledger (another client)."""
+    from seedance_nb.config import resolve_client
+    from seedance_nb.http import Transport
+    from seedance_nb.providers import get_dialect
+    from seedance_nb.request import build_request
+
+    settings = resolve_client("emulator", api_key)
+    dialect = get_dialect(settings.provider, settings.emulate)
+    transport = Transport(settings, dialect)
+    try:
+        return transport.create(dialect.create_call(build_request(prompt, **{**SMALL, **fields}))
+                                ).task_id
+    finally:
+        transport.close()
 
 
 # --- a child process driving the public API (run this file as a script) -----------------

@@ -11,7 +11,7 @@ PNG = b"\x89PNG\r\n\x1a\n"  # base64: iVBORw0KGgo=
 JPEG = b"\xff\xd8\xff\xe0fake-jpeg"
 
 
-def req(provider: str = "ark", family: str = "1.5-pro", prompt: str = "a cat", *,
+def req(provider: str = "ark", family: str = catalog.DEFAULT_FAMILY, prompt: str = "a cat", *,
         emulate: str = "ark", **fields: Any) -> VideoRequest:
     dialect = catalog.dialect_of(provider, emulate)
     images = tuple(fields.pop("images", ()))

@@ -30,6 +30,8 @@ CASES = {
                     "== parse + validate (µs per call) ==", "machine:"], (0,)),
     "polling.py": (["--quick"], ["client", "requests", "seedance-nb", "plain loop"], (0,)),
     "emulator_load.py": (["--tasks", "10"], ["GET requests/s sustained"], (0,)),
+    "hostile_soak.py": (["--quick"], ["hostile soak:", "healthy finish-time ratio", "machine:"],
+                        (0,)),
     # parse_validate.py exits 1 when it misses its timing target; that is not asserted here.
     "parse_validate.py": ([], ["parse + validate", "import seedance_nb"], (0, 1)),
 }

@@ -1,70 +1,93 @@
-"""A real browser: JupyterLab on loopback, Debian chromium driven by Playwright.
+"""A real browser: JupyterLab and Notebook 7 on loopback, Debian chromium driven by Playwright.
 
-Opens a copy of the quickstart, runs a %%seedance cell and the panel, types a prompt
-and clicks Generate; while another cell sleeps, the job card's status changes (the
-kernel is not blocked); the card's video plays (readyState >= 2); after saving and
-reloading the page the magic cell's video output is still there.
+- Every shipped notebook (a copy) runs through the UI's Run -> Run All Cells, where the
+  magic does not block: no error output, every `%%seedance` cell ends with a video that
+  plays (readyState >= 2), and the emulator counts exactly the tasks the notebook asks for.
+- The same in Notebook 7 for one notebook.
+- The panel: type a prompt, click Generate; while another cell sleeps the card's status
+  changes and its elapsed time advances (the kernel is not blocked); the video plays;
+  light and dark theme; after saving and reloading, the magic cell's video is still there.
+
+Screenshots go to test-artifacts/. Without /usr/bin/chromium these tests skip (with the
+reason), unless SEEDANCE_REQUIRE_BROWSER=1 (set by .ci/run) makes that a failure.
 """
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
+import re
+import shutil
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from seedance_nb.emulator import Emulator
+from _browser_helpers import (CHROMIUM, CHROMIUM_ARGS, EXPECTED_CREATES, ROOT, creates,
+                              free_port, jupyter_server, kernel_env, require_chromium,
+                              write_settings)
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
-SLEEP_CELL = "import time\ntime.sleep(10)"
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+SLEEP_CELL = "import time\ntime.sleep(12)"
+LIGHT, DARK = "JupyterLab Light", "JupyterLab Dark"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# --- fixtures ------------------------------------------------------------------------
 
 
-def _settings(folder: Path) -> None:
-    """Lab user settings: render every cell (no windowing), no news or update checks."""
-    files = {
-        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
-        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-            "fetchNews": "false", "checkForUpdates": False},
-    }
-    for name, value in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(value))
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """An emulator and one Jupyter server (Lab + Notebook 7) whose kernels use it."""
+    require_chromium()
+    from seedance_nb.emulator import Emulator
+
+    tmp = tmp_path_factory.mktemp("browser")
+    root = tmp / "root"
+    for path in NOTEBOOKS:  # each notebook in its own folder: its own fresh ledger
+        (root / path.stem).mkdir(parents=True)
+        shutil.copy(path, root / path.stem / path.name)
+    (root / "nb7").mkdir()
+    shutil.copy(ROOT / "notebooks" / "image_to_video.ipynb", root / "nb7")
+    (root / "panel").mkdir()
+    _panel_notebook(root / "panel" / "quickstart.ipynb")
+    _untrusted(root / "panel")
+    write_settings(tmp / "settings")
+    with Emulator(port=0, speed=10) as emu:
+        with jupyter_server([sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}",
+                             "--LabApp.news_url="],
+                            cwd=root, env=kernel_env(emu.base_url, tmp), log=tmp / "lab.log",
+                            port=free_port()) as url:
+            yield url, root, emu
 
 
-def _untrusted(root: Path) -> None:
-    """A notebook saved elsewhere (unsigned, so untrusted in Lab) holding our video output."""
-    from seedance_nb.display import video_html
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
 
-    from _magic_helpers import make_mp4
+    ARTIFACTS.mkdir(exist_ok=True)
+    for old in ARTIFACTS.glob("failure-*.png"):
+        old.unlink()
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
 
-    video = make_mp4(root / "seedance-output" / "headless.mp4", frames=48)
-    cell = nbformat.v4.new_code_cell("%%seedance\na headless clip")
-    cell.outputs = [nbformat.v4.new_output(
-        "display_data", data={"text/html": video_html(video, base_dir=root),
-                              "text/plain": "headless.mp4"})]
-    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), root / "untrusted.ipynb")
+
+@pytest.fixture
+def page(browser, request):
+    page = browser.new_page(viewport={"width": 1280, "height": 1600})
+    failed = request.session.testsfailed
+    yield page
+    if request.session.testsfailed > failed:  # this test failed: keep what the page showed
+        page.screenshot(path=str(ARTIFACTS / f"failure-{request.node.name}.png"))
+    page.close()
 
 
-def _notebook(dest: Path) -> None:
+def _panel_notebook(dest: Path) -> None:
     """The quickstart with a sleeping cell right after the panel cell."""
     book = nbformat.read(ROOT / "notebooks" / "quickstart.ipynb", as_version=4)
     at = next(i for i, c in enumerate(book.cells) if c.source.strip() == "%seedance panel")
@@ -74,51 +97,70 @@ def _notebook(dest: Path) -> None:
     nbformat.write(book, dest)
 
 
-@pytest.fixture
-def lab(tmp_path):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
-    root = tmp_path / "root"
-    root.mkdir()
-    _notebook(root / "quickstart.ipynb")
-    _untrusted(root)
-    _settings(tmp_path / "settings")
-    port = _free_port()
-    with Emulator(port=0, speed=10) as emu:
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("SEEDANCE_NB_WAIT", "SEEDANCE_PROVIDER", "JPY_SESSION_NAME")}
-        env.update(SEEDANCE_EMULATOR_URL=emu.base_url, SEEDANCE_PROVIDER="emulator",
-                   JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"),
-                   JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
-                   JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
-                   PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}")
-        log = open(tmp_path / "lab.log", "w")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-             "--ip=127.0.0.1", f"--port={port}", f"--ServerApp.root_dir={root}",
-             "--IdentityProvider.token=", "--ServerApp.password=",
-             "--LabApp.news_url=", "--ServerApp.disable_check_xsrf=True"],
-            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    urllib.request.urlopen(f"{url}/api/status", timeout=2).read()
-                    break
-                except OSError:
-                    if proc.poll() is not None or time.monotonic() > deadline:
-                        log.flush()
-                        pytest.fail("JupyterLab did not start:\n" + (tmp_path / "lab.log").read_text()[-3000:])
-                    time.sleep(0.5)
-            yield url, root
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            log.close()
+def _untrusted(folder: Path) -> None:
+    """A notebook saved elsewhere (unsigned, so untrusted in Lab) holding our video output."""
+    from seedance_nb.display import video_html
+
+    from _magic_helpers import make_mp4
+
+    video = make_mp4(folder / "seedance-output" / "headless.mp4", frames=48)
+    cell = nbformat.v4.new_code_cell("%%seedance\na headless clip")
+    cell.outputs = [nbformat.v4.new_output(
+        "display_data", data={"text/html": video_html(video, base_dir=folder),
+                              "text/plain": "headless.mp4"})]
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), folder / "untrusted.ipynb")
+
+
+# --- page helpers ----------------------------------------------------------------------
+
+
+def _open(page, url: str) -> None:
+    """Open a notebook (Lab: `?reset`, so no tab of an earlier test is restored)."""
+    page.goto(url, timeout=90_000)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+    # the kernel is connected and idle: Lab's status bar says so, Notebook 7 fades its
+    # kernel status (the toolbar's execution indicator says "idle" too early)
+    page.wait_for_function(
+        "() => document.querySelector(\".jp-Notebook-ExecutionIndicator[data-status='idle']\")"
+        " && ([...document.querySelectorAll('.jp-StatusBar-TextItem')].some("
+        "e => /\\| Idle$/.test(e.textContent.trim()))"
+        " || document.querySelector('.jp-NotebookKernelStatus-fade'))", timeout=120_000)
+
+
+def _menu(page, *path: str) -> None:
+    """Click through the menu bar, e.g. _menu(page, "Run", "Run All Cells")."""
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{path[0]}$")).first.click()
+    for label in path[1:]:
+        item = page.locator(".lm-Menu:visible .lm-Menu-itemLabel",
+                            has_text=re.compile(f"^{re.escape(label)}$")).last
+        item.wait_for(timeout=10_000)
+        if label == path[-1]:
+            item.click()
+        else:
+            item.hover()
+
+
+def _switch_theme(page, theme: str) -> None:
+    _menu(page, "Settings", "Theme", theme)
+    light = "true" if theme == LIGHT else "false"
+    page.wait_for_selector(f"body[data-jp-theme-light='{light}']", state="attached",
+                           timeout=30_000)
+    page.wait_for_timeout(500)  # let the theme's CSS settle before a screenshot
+
+
+def _full_screenshot(page, name: str) -> None:
+    """The whole notebook: grow the viewport to the cells' height, scrolled to the top."""
+    height = page.evaluate(
+        "() => { const cells = [...document.querySelectorAll('.jp-Notebook .jp-Cell')];"
+        " const first = cells[0].getBoundingClientRect(), last = cells[cells.length - 1]"
+        ".getBoundingClientRect(); return last.bottom - first.top }")
+    old = page.viewport_size
+    page.set_viewport_size({"width": 1280, "height": min(int(height) + 250, 10000)})
+    page.evaluate("() => document.querySelectorAll('.jp-WindowedPanel-outer, .jp-Notebook')"
+                  ".forEach(e => { e.scrollTop = 0 })")
+    page.wait_for_timeout(700)
+    page.screenshot(path=str(ARTIFACTS / name))
+    page.set_viewport_size(old)
 
 
 def _cell(page, text: str):
@@ -148,89 +190,202 @@ def _wait_idle(page, text: str, timeout: float = 60_000) -> None:
         "el => /\\[\\d+\\]/.test(el.textContent)", arg=prompt.element_handle(), timeout=timeout)
 
 
-def test_quickstart_in_jupyterlab(lab):
-    from playwright.sync_api import sync_playwright
+def _video_cells(path: Path) -> list[int]:
+    """Indexes (among code cells) of the %%seedance cells that must end with a video."""
+    book = nbformat.read(path, as_version=4)
+    code = [c for c in book.cells if c.cell_type == "code"]
+    return [i for i, c in enumerate(code) if c.source.startswith("%%seedance")
+            and "--dry-run" not in c.source.splitlines()[0]
+            and "raises-exception" not in c.metadata.get("tags", [])]
 
-    url, root = lab
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+def _run_all_and_check(page, path: Path, emu, shot: str) -> None:
+    """Run -> Run All Cells; wait for every cell and video; check errors and creates."""
+    before = creates(emu.stats())
+    first = page.locator(".jp-Notebook .jp-CodeCell .jp-InputArea-prompt").first
+    for attempt in range(3):  # a click during the kernel's start-up can be dropped
+        _menu(page, "Run", "Run All Cells")
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1600})
-            page.goto(f"{url}/lab/tree/quickstart.ipynb", timeout=90_000)
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
-                                   timeout=90_000)
-
-            _run(page, "%load_ext seedance_nb")
-            _wait_idle(page, "%load_ext seedance_nb")
-            magic = "A paper boat drifting"
-            _run(page, magic)
-            _wait_idle(page, magic)
-            # live frontend: the cell returns at once and the worker updates its display
-            page.wait_for_function(
-                "el => { const v = el.querySelector('video'); return v && v.readyState >= 2 }",
-                arg=_cell(page, magic).element_handle(), timeout=60_000)
-
-            _run(page, "%seedance panel")
-            panel = page.locator(".seedance-panel")
-            panel.wait_for(timeout=60_000)
-            panel.locator("textarea").fill("A red kite over the sea --dur 4")
-            panel.locator(".seedance-estimate").wait_for(timeout=30_000)
-            panel.locator(".seedance-generate").click()
-            status = page.locator(".seedance-card .seedance-status").first
-            status.wait_for(timeout=30_000)
-
-            _run(page, "time.sleep(10)")
-            sleeping = _cell(page, "time.sleep(10)").locator(".jp-InputArea-prompt")
-            page.wait_for_function("el => el.textContent.includes('*')",
-                                   arg=sleeping.element_handle(), timeout=10_000)
-            seen = []
-            t0 = time.monotonic()
-            while time.monotonic() - t0 < 9:
-                assert "*" in sleeping.text_content(), "the sleep cell ended early"
-                word = status.get_attribute("data-status")
-                if not seen or seen[-1] != word:
-                    seen.append(word)
-                if word == "succeeded":
-                    break
-                time.sleep(0.2)
-            still_sleeping = "*" in sleeping.text_content()
-            assert len(seen) >= 2 and still_sleeping, (
-                f"card status did not change while the kernel was busy: {seen}")
-
-            page.wait_for_function(
-                "() => { const v = document.querySelector('.seedance-card video');"
-                " return v && v.readyState >= 2 }", timeout=60_000)
-            _wait_idle(page, "time.sleep(10)", timeout=30_000)
-            page.locator(".seedance-card").first.scroll_into_view_if_needed()
-            page.screenshot(path=str(ARTIFACTS / "browser-panel.png"), full_page=True)
-
-            page.keyboard.press("Control+s")
-            page.wait_for_function(
-                "() => !document.querySelector('.jp-mod-dirty')", timeout=30_000)
-            page.reload()
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-            after = _cell(page, magic)
-            after.locator("video").wait_for(timeout=30_000)
-            src = after.locator("video").get_attribute("src")
-            assert "/files/seedance-output/" in src and ".mp4" in src  # Lab resolved it
-            page.wait_for_function(
-                "el => { const v = el.querySelector('video'); return v && v.readyState >= 2 }",
-                arg=after.element_handle(), timeout=30_000)
-            page.screenshot(path=str(ARTIFACTS / "browser-reloaded.png"), full_page=True)
-
-            # an untrusted notebook (e.g. from `seedance-nb quickstart`) still plays: Lab's
-            # sanitizer keeps <video src> (it would strip <source src>)
-            page.goto(f"{url}/lab/tree/untrusted.ipynb", timeout=90_000)
-            page.wait_for_function(
-                "() => [...document.querySelectorAll('video')].some("
-                "v => v.src.includes('headless.mp4') && v.readyState >= 2)", timeout=60_000)
+            page.wait_for_function("el => /\\[(\\*|\\d+)\\]/.test(el.textContent)",
+                                   arg=first.element_handle(), timeout=20_000)
+            break
         except Exception:
-            page.screenshot(path=str(ARTIFACTS / "browser-failure.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
-    saved = nbformat.read(root / "quickstart.ipynb", as_version=4)
+            assert attempt < 2, "Run All Cells did not start the first cell"
+    n_code = len([c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"])
+    ran = _wait_for_run_all(page, n_code)
+    if not ran:  # Run All stopped at an error: save and name it
+        _save_and_check_errors(page, path)
+        raise AssertionError(f"{path.name}: Run All stopped before the last cell")
+    # the magic cells returned at once; their outputs fill in as the jobs finish
+    page.wait_for_function(
+        "idx => { const cells = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')];"
+        " const vids = [...document.querySelectorAll('.jp-Notebook video')];"
+        " return idx.every(i => cells[i].querySelector('.jp-OutputArea video'))"
+        " && vids.length > 0 && vids.every(v => v.readyState >= 2) }",
+        arg=_video_cells(path), timeout=180_000)
+    _full_screenshot(page, shot)
+    made = creates(emu.stats()) - before
+    _save_and_check_errors(page, path)
+    assert made == EXPECTED_CREATES[path.stem], f"{path.name}: {made} tasks created"
+
+
+def _wait_for_run_all(page, n_code: int, timeout: float = 240) -> bool:
+    """True when every code cell has an execution count; False when Run All stopped
+    early (as after an error: the kernel stays idle with cells left unrun)."""
+    deadline = time.monotonic() + timeout
+    idle = 0
+    while time.monotonic() < deadline:
+        prompts, busy = page.evaluate(
+            "() => [[...document.querySelectorAll('.jp-Notebook .jp-CodeCell "
+            ".jp-InputArea-prompt')].map(e => e.textContent),"
+            " !document.querySelector(\".jp-Notebook-ExecutionIndicator[data-status='idle']\")]")
+        if len(prompts) == n_code and all(re.search(r"\[\d+\]", p) for p in prompts):
+            return True
+        # the kernel is idle between two cells only for milliseconds
+        idle = 0 if busy or any("*" in p for p in prompts) else idle + 1
+        if idle >= 5:
+            return False
+        time.sleep(1)
+    raise AssertionError(f"Run All did not finish in {timeout:g} s: {prompts}")
+
+
+def _save_and_check_errors(page, path: Path) -> None:
+    """Save, then no error output except in cells tagged raises-exception."""
+    page.keyboard.press("Control+s")
+    page.wait_for_function("() => !document.querySelector('.jp-mod-dirty')", timeout=30_000)
+    saved = nbformat.read(path, as_version=4)
+    for cell in saved.cells:
+        if cell.cell_type != "code" or "raises-exception" in cell.metadata.get("tags", []):
+            continue
+        for out in cell.outputs:
+            assert out.output_type != "error", (
+                f"{path.name}: {cell.source[:60]!r}: {out.get('ename')}: {out.get('evalue')}")
+
+
+# --- tests ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", [p.stem for p in NOTEBOOKS])
+def test_run_all_in_jupyterlab(server, page, name):
+    url, root, emu = server
+    _open(page, f"{url}/lab/tree/{name}/{name}.ipynb?reset")
+    _run_all_and_check(page, root / name / f"{name}.ipynb", emu, f"lab-{name}.png")
+
+
+def test_run_all_in_notebook7(server, page):
+    url, root, emu = server
+    _open(page, f"{url}/notebooks/nb7/image_to_video.ipynb")
+    assert page.locator("#jp-MainMenu, .lm-MenuBar").count() > 0
+    _run_all_and_check(page, root / "nb7" / "image_to_video.ipynb", emu,
+                       "notebook7-image_to_video.png")
+
+
+def _card_state(page) -> tuple[str, str]:
+    """(status word, elapsed text) of the first job card."""
+    return tuple(page.evaluate(
+        "() => { const c = document.querySelector('.seedance-card');"
+        " const s = c && c.querySelector('.seedance-status');"
+        " const e = c && [...c.querySelectorAll('.widget-label')].map(l => l.textContent)"
+        ".find(t => /^\\d+ s$/.test(t));"
+        " return [s ? s.dataset.status : '', e || ''] }"))
+
+
+def test_panel_in_jupyterlab(server, page):
+    url, root, emu = server
+    _open(page, f"{url}/lab/tree/panel/quickstart.ipynb?reset")
+    _run(page, "%load_ext seedance_nb")
+    _wait_idle(page, "%load_ext seedance_nb")
+    magic = "A paper boat drifting"
+    _run(page, magic)
+    _wait_idle(page, magic)
+    # live frontend: the cell returns at once and the worker updates its display
+    page.wait_for_function(
+        "el => { const v = el.querySelector('video'); return v && v.readyState >= 2 }",
+        arg=_cell(page, magic).element_handle(), timeout=60_000)
+
+    _run(page, "%seedance panel")
+    panel = page.locator(".seedance-panel")
+    panel.wait_for(timeout=60_000)
+    panel.locator("textarea").fill("A red kite over the sea --dur 4")
+    panel.locator(".seedance-estimate").wait_for(timeout=30_000)
+    panel.locator(".seedance-generate").click()
+    page.locator(".seedance-card .seedance-status").first.wait_for(timeout=30_000)
+
+    _run(page, "time.sleep(12)")
+    sleeping = _cell(page, "time.sleep(12)").locator(".jp-InputArea-prompt")
+    page.wait_for_function("el => el.textContent.includes('*')",
+                           arg=sleeping.element_handle(), timeout=10_000)
+    statuses, elapsed = [], []
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 11:
+        assert "*" in sleeping.text_content(), "the sleep cell ended early"
+        word, shown = _card_state(page)
+        if not statuses or statuses[-1] != word:
+            statuses.append(word)
+        if shown and (not elapsed or elapsed[-1] != shown):
+            elapsed.append(shown)
+        if word == "succeeded":
+            break
+        time.sleep(0.2)
+    still_sleeping = "*" in sleeping.text_content()
+    (ARTIFACTS / "panel-card.txt").write_text(
+        f"while the kernel slept: statuses {statuses}, elapsed {elapsed}\n")
+    assert len(statuses) >= 2 and still_sleeping, (
+        f"card status did not change while the kernel was busy: {statuses}")
+    seconds = [int(e.split()[0]) for e in elapsed]
+    assert len(seconds) >= 2 and seconds == sorted(seconds), (
+        f"the card's elapsed time did not advance while the kernel was busy: {elapsed}")
+
+    page.wait_for_function(
+        "() => { const v = document.querySelector('.seedance-card video');"
+        " return v && v.readyState >= 2 }", timeout=60_000)
+    _wait_idle(page, "time.sleep(12)", timeout=30_000)
+    page.locator(".seedance-panel").first.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "panel-light.png"))
+    _switch_theme(page, DARK)
+    try:
+        page.locator(".seedance-panel").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "panel-dark.png"))
+        _full_screenshot(page, "lab-quickstart-dark.png")
+    finally:
+        _switch_theme(page, LIGHT)
+
+    page.keyboard.press("Control+s")
+    page.wait_for_function("() => !document.querySelector('.jp-mod-dirty')", timeout=30_000)
+    page.reload()
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+    after = _cell(page, magic)
+    after.locator("video").wait_for(timeout=30_000)
+    src = after.locator("video").get_attribute("src")
+    assert "/files/panel/seedance-output/" in src and ".mp4" in src  # Lab resolved it
+    page.wait_for_function(
+        "el => { const v = el.querySelector('video'); return v && v.readyState >= 2 }",
+        arg=after.element_handle(), timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "panel-reloaded.png"))
+
+    # an untrusted notebook (e.g. from `seedance-nb quickstart`) still plays: Lab's
+    # sanitizer keeps <video src> (it would strip <source src>)
+    page.goto(f"{url}/lab/tree/panel/untrusted.ipynb?reset", timeout=90_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('video')].some("
+        "v => v.src.includes('headless.mp4') && v.readyState >= 2)", timeout=60_000)
+
+    saved = nbformat.read(root / "panel" / "quickstart.ipynb", as_version=4)
     magic_cell = next(c for c in saved.cells if magic in c.source)
-    assert any("<video src=" in o.get("data", {}).get("text/html", "") for o in magic_cell.outputs)
+    assert any("<video src=" in o.get("data", {}).get("text/html", "")
+               for o in magic_cell.outputs)
+
+
+# --- without chromium -------------------------------------------------------------------
+
+
+def test_missing_chromium_skips_with_the_reason(monkeypatch, tmp_path):
+    import _browser_helpers
+
+    monkeypatch.setattr(_browser_helpers, "CHROMIUM", str(tmp_path / "no-chromium"))
+    monkeypatch.delenv("SEEDANCE_REQUIRE_BROWSER", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no-chromium is missing: apt-get install"):
+        _browser_helpers.require_chromium()
+    monkeypatch.setenv("SEEDANCE_REQUIRE_BROWSER", "1")  # as .ci/run sets it
+    with pytest.raises(pytest.fail.Exception, match="SEEDANCE_REQUIRE_BROWSER=1 requires it"):
+        _browser_helpers.require_chromium()

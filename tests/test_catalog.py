@@ -20,32 +20,96 @@ MATRIX = {
                      False, True, True, False, True),
     "1.5-pro": (("t2v", "first", "first+last"), ("480p", "720p", "1080p"), "720p", (4, 12), True,
                 False, True, True, True),
-    "2.0": (("t2v", "first", "first+last", "ref"), ("480p", "720p", "1080p"), "720p", (4, 15),
-            True, False, False, True, False),
+    "2.0": (("t2v", "first", "first+last", "ref"), ("480p", "720p", "1080p", "4k"), "720p",
+            (4, 15), True, False, False, True, False),
     "2.0-fast": (("t2v", "first", "first+last", "ref"), ("480p", "720p"), "720p", (4, 15), True,
                  False, False, True, False),
     "2.0-mini": (("t2v", "first", "first+last", "ref"), ("480p", "720p"), "720p", (4, 15), True,
                  False, False, True, False),
+    "2.5": (("t2v", "first", "first+last", "ref", "edit", "extend", "final"),
+            ("480p", "720p", "1080p"), "720p", (4, 30), True, False, False, True, False),
 }
+# §2.1: which Ark-JSON dialects offer a family at all
+NOT_OFFERED = {("2.0-mini", "comet-volc"), ("2.5", "comet-volc"),
+               ("1.0-lite-t2v", "comet-volc"), ("1.0-lite-i2v", "comet-volc")}
+DRAFT_FIELDS = ("draft", "draft_task_id", "task_type", "output_format")
 
 
 @pytest.mark.parametrize("dialect", ARK_JSON_DIALECTS)
 @pytest.mark.parametrize("family", list(MATRIX))
 def test_ark_json_matrix(family: str, dialect: str) -> None:
     caps = catalog.capabilities(family, dialect)
-    if family == "2.0-mini" and dialect != "acedata":
+    if (family, dialect) in NOT_OFFERED:
         assert caps is None
         return
     modes, res, default_res, (dmin, dmax), auto, frames, cf, audio, flex = MATRIX[family]
-    if family == "2.0" and dialect == "acedata":
-        res = res + ("4k",)
+    if dialect == "acedata":
+        flex = False  # AceDataCloud removed flex (§2.2)
     assert caps.modes == modes
     assert caps.resolutions == res
     assert caps.default_resolution == default_res
     assert (caps.duration_min, caps.duration_max, caps.duration_auto) == (dmin, dmax, auto)
     assert (caps.frames, caps.camera_fixed, caps.audio, caps.flex) == (frames, cf, audio, flex)
     assert caps.camera_fixed_in_ref is False
-    assert caps.unsupported_fields == ()
+    expected = () if family == "2.5" else DRAFT_FIELDS
+    if dialect == "acedata":
+        expected += ("service_tier",)
+        if family.startswith("2."):
+            expected += ("return_last_frame",)
+    assert caps.unsupported_fields == expected
+
+
+def test_two_five_specifics() -> None:
+    caps = catalog.capabilities("2.5", "byteplus")
+    assert caps.model == "dreamina-seedance-2-5-260628"
+    assert caps.default_duration == -1 and caps.draft and caps.output_formats == ("mp4", "mov")
+    assert caps.adaptive_only_modes == ("first", "first+last", "edit", "extend")
+    assert (caps.ref_images, caps.ref_videos, caps.ref_audios, caps.ref_total) == ((0, 30), 10, 10, 50)
+    assert caps.audio_alone
+    two = catalog.capabilities("2.0", "ark")
+    assert two.ref_total == 12 and not two.audio_alone and two.default_duration == 5
+    assert catalog.capabilities("2.0", "acedata").ref_total == 15
+
+
+# --- §2.4 life cycle ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("family, dialect, message", [
+    ("1.5-pro", "ark", "model 1.5-pro: retired on 2026-11-11 (ark no longer serves "
+                       "doubao-seedance-1-5-pro-251215); use 2.0 or 2.0-fast"),
+    ("1.5-pro", "comet", "model 1.5-pro: retired on 2026-11-11 (comet no longer serves "
+                         "doubao-seedance-1-5-pro); use 2.0 or 2.0-fast"),
+    ("1.0-lite-t2v", "byteplus", "model 1.0-lite-t2v: retired on 2026-05-13 (byteplus no longer "
+                                 "serves seedance-1-0-lite-t2v-250428); use 1.0-pro-fast or 2.0-fast"),
+    ("1.0-pro", "comet", "model 1.0-pro: retired on 2026-07-17 (comet no longer serves "
+                         "doubao-seedance-1-0-pro); use 2.0-fast"),
+])
+def test_retired_families_are_refused_with_their_replacement(family, dialect, message) -> None:
+    assert catalog.retired_problem(family, dialect) == message
+    assert not catalog.capabilities(family, dialect).live
+    # still resolvable, so old ledger rows validate and are reused (§2.4)
+    assert catalog.resolve_model(family, dialect)[0] == family
+
+
+@pytest.mark.parametrize("family, dialect", [
+    ("1.0-pro", "ark"), ("1.0-pro", "acedata"), ("2.5", "comet"), ("2.0-fast", "comet"),
+    ("2.0-mini", "byteplus"),
+])
+def test_live_families_are_not_refused(family, dialect) -> None:
+    assert catalog.retired_problem(family, dialect) is None
+
+
+def test_default_family_is_live_everywhere() -> None:
+    assert catalog.DEFAULT_FAMILY == "2.0-fast"
+    for dialect in catalog.DIALECTS:
+        assert catalog.capabilities(catalog.DEFAULT_FAMILY, dialect).live
+    assert "1.5-pro" not in catalog.families_for("ark", live_only=True)
+    assert "1.5-pro" in catalog.families_for("ark")
+
+
+def test_unknown_model_lists_only_live_families() -> None:
+    with pytest.raises(ValueError) as err:
+        catalog.resolve_model("seedance-9", "ark")
+    assert "2.5" in str(err.value) and "1.5-pro" not in str(err.value)
 
 
 def test_lite_i2v_ref_mode_has_no_1080p_and_takes_1_to_4_images() -> None:
@@ -68,6 +132,7 @@ def test_two_zero_ref_limits(family: str) -> None:
     ("1.0-lite-i2v", "first", "adaptive"), ("1.0-lite-i2v", "ref", "16:9"),
     ("1.5-pro", "t2v", "adaptive"), ("1.5-pro", "first+last", "adaptive"),
     ("2.0", "t2v", "16:9"), ("2.0", "first", "adaptive"), ("2.0-fast", "ref", "adaptive"),
+    ("2.5", "t2v", "16:9"), ("2.5", "edit", "adaptive"), ("2.5", "extend", "adaptive"),
 ])
 def test_default_ratio(family: str, mode: str, ratio: str) -> None:
     assert catalog.capabilities(family, "ark").default_ratio(mode) == ratio
@@ -75,7 +140,8 @@ def test_default_ratio(family: str, mode: str, ratio: str) -> None:
 
 @pytest.mark.parametrize("family, adaptive_modes", [
     ("1.0-pro", ("first", "first+last")), ("1.0-lite-t2v", ("first", "first+last")),
-    ("1.5-pro", catalog.MODES), ("2.0", catalog.MODES),
+    ("1.5-pro", ("t2v", "first", "first+last")), ("2.0", ("t2v", "first", "first+last", "ref")),
+    ("2.5", ("t2v", "first", "first+last", "ref", "edit", "extend")),
 ])
 def test_adaptive_modes(family: str, adaptive_modes: tuple) -> None:
     assert catalog.capabilities(family, "ark").adaptive_modes == adaptive_modes
@@ -83,6 +149,7 @@ def test_adaptive_modes(family: str, adaptive_modes: tuple) -> None:
 
 # §2.3: comet /v1/videos
 COMET = {
+    "2.5": (("t2v", "first", "ref"), ("480p", "720p", "1080p"), (4, 30), 1),
     "2.0": (("t2v", "first", "ref"), ("480p", "720p"), (4, 15), 1),
     "2.0-fast": (("t2v", "first", "ref"), ("480p", "720p"), (4, 15), 1),
     "1.5-pro": (("t2v",), ("480p", "720p", "1080p"), (4, 12), 0),
@@ -102,7 +169,7 @@ def test_comet_matrix(family: str) -> None:
     assert caps.default_ratio("t2v") == "16:9" and caps.default_resolution == "720p"
     for name in ("frames", "seed", "camera_fixed", "watermark", "generate_audio",
                  "return_last_frame", "service_tier", "execution_expires_after",
-                 "callback_url"):
+                 "callback_url", "draft", "task_type", "output_format", "ref_videos"):
         assert name in caps.unsupported_fields
 
 
@@ -111,21 +178,27 @@ def test_comet_does_not_offer(family: str) -> None:
     assert catalog.capabilities(family, "comet") is None
 
 
-def test_heic_only_for_1_5_pro() -> None:
+def test_heic_for_the_2x_families_and_1_5_pro_only() -> None:
     assert "heic" in catalog.capabilities("1.5-pro", "ark").image_formats
-    assert "heif" in catalog.capabilities("1.5-pro", "acedata").image_formats
-    assert "heic" not in catalog.capabilities("2.0", "ark").image_formats
-    assert "heic" not in catalog.capabilities("1.5-pro", "comet").image_formats
+    assert "heif" in catalog.capabilities("2.0", "acedata").image_formats
+    assert "heic" in catalog.capabilities("2.5", "byteplus").image_formats
+    assert "heic" not in catalog.capabilities("1.0-pro", "ark").image_formats
+    assert "heic" not in catalog.capabilities("2.5", "comet").image_formats
 
 
 # --- §2.1 model names -------------------------------------------------------------------
 
 @pytest.mark.parametrize("name, dialect, expected", [
-    (None, "ark", ("1.5-pro", "doubao-seedance-1-5-pro-251215")),
+    (None, "ark", ("2.0-fast", "doubao-seedance-2-0-fast-260128")),
+    (None, "comet", ("2.0-fast", "doubao-seedance-2-0-fast")),
+    ("2.5", "comet", ("2.5", "seedance-2-5")),
+    ("2.0-mini", "ark", ("2.0-mini", "doubao-seedance-2-0-mini-260615")),
+    ("dreamina-seedance-2-0-mini", "byteplus", ("2.0-mini", "dreamina-seedance-2-0-mini-260615")),
+    ("1.5-pro", "ark", ("1.5-pro", "doubao-seedance-1-5-pro-251215")),
     ("1.0-pro", "byteplus", ("1.0-pro", "seedance-1-0-pro-250528")),
     ("2.0", "byteplus", ("2.0", "dreamina-seedance-2-0-260128")),
     ("2.0-fast", "comet", ("2.0-fast", "doubao-seedance-2-0-fast")),
-    ("doubao-seedance-1-0-lite-i2v-250428", "comet-volc",
+    ("doubao-seedance-1-0-lite-i2v-250428", "ark",
      ("1.0-lite-i2v", "doubao-seedance-1-0-lite-i2v-250428")),
     ("2.0-mini", "acedata", ("2.0-mini", "doubao-seedance-2-0-mini-260615")),
     ("doubao-seedance-1-5-pro", "comet", ("1.5-pro", "doubao-seedance-1-5-pro")),
@@ -138,8 +211,10 @@ def test_resolve_model_accepts(name, dialect, expected) -> None:
     ("doubao-seedance-1-0-pro-250528", "byteplus", "on byteplus use seedance-1-0-pro-250528"),
     ("seedance-1-5-pro-251215", "ark", "on ark use doubao-seedance-1-5-pro-251215"),
     ("doubao-seedance-2-0-260128", "comet", "on comet use doubao-seedance-2-0"),
-    ("2.0-mini", "ark", "model 2.0-mini is not offered on ark"),
+    ("2.0-mini", "comet", "model 2.0-mini is not offered on comet"),
     ("2.0-mini", "comet-volc", "not offered on comet-volc"),
+    ("2.5", "comet-volc", "not offered on comet-volc"),
+    ("dreamina-seedance-2-0-mini", "ark", "unknown model"),
     ("1.0-lite-t2v", "comet", "not offered on comet"),
     ("seedance-3", "ark", "unknown model 'seedance-3'"),
     ("ep-20250101-abc", "ark", "endpoint id ep-20250101-abc is not mapped"),
@@ -184,3 +259,19 @@ def test_prices() -> None:
     assert catalog.price_per_million("ark", "1.0-lite-i2v") == 10.0
     assert catalog.price_per_million("ark", "1.5-pro") is None
     assert catalog.price_per_million("byteplus", "1.0-pro") is None
+    assert catalog.price_per_million("comet", "2.0") is None  # a reseller: reference only
+
+
+@pytest.mark.parametrize("dialect, family, resolution, video_input, expected", [
+    ("ark", "2.5", "720p", False, (70.0, "CNY", None)),
+    ("ark", "2.5", "1080p", False, (77.0, "CNY", None)),
+    ("ark", "2.5", "1080p", True, (46.0, "CNY", None)),
+    ("byteplus", "2.0", "4k", True, (2.40, "USD", None)),
+    ("byteplus", "2.0-mini", "720p", False, (3.50, "USD", None)),
+    ("comet", "2.0-fast", "720p", False, (5.60, "USD", "byteplus list price")),
+    ("acedata", "2.5", "480p", True, (6.40, "USD", "byteplus list price")),
+    ("comet-volc", "2.0", "1080p", False, (51.0, "CNY", "ark list price")),
+])
+def test_list_prices(dialect, family, resolution, video_input, expected) -> None:
+    quote = catalog.list_price(dialect, family, resolution, video_input=video_input)
+    assert (quote.per_million, quote.currency, quote.reference) == expected

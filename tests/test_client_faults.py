@@ -43,8 +43,9 @@ def test_429_storm_on_creates_is_waited_out(tmp_path, emulate):
 @pytest.mark.parametrize("emulate", DIALECTS)
 def test_5xx_bursts_on_reads(tmp_path, emulate):
     # run_seconds 50 at speed 100: about 0.5 s running, so several poll rounds happen
+    # retry_scale: the lane's scheduled backoff after a 5xx is real but short here
     with Emulator(port=0, speed=100, in_process=True, run_seconds=50, fault_5xx=0.5,
-                  fault_seed=1) as emu, isolated_jobs(tmp_path):  # seed 1: reads 1, 3 fail
+                  fault_seed=1) as emu, isolated_jobs(tmp_path, retry_scale=0.05):
         batch = [emu_submit(emu, emulate, f"burst {i}") for i in range(3)]
         _all_succeeded(batch)
         assert emu.stats()["faults"].get("5xx", 0) > 0
@@ -52,12 +53,23 @@ def test_5xx_bursts_on_reads(tmp_path, emulate):
 
 
 @pytest.mark.parametrize("emulate", DIALECTS)
-def test_malformed_bodies_are_read_again(tmp_path, emulate):
+def test_malformed_bodies_fail_only_their_own_task(tmp_path, emulate):
+    """A 200 whose JSON is cut in half cannot be understood: §8 fails that task only
+    (BadJSON, in the job and the ledger alike); the others finish with their files."""
     with Emulator(port=0, speed=100, in_process=True, run_seconds=50, fault_malformed=0.4,
                   fault_seed=4) as emu, isolated_jobs(tmp_path):
         batch = [emu_submit(emu, emulate, f"garbled {i}") for i in range(3)]
-        _all_succeeded(batch)
+        jobs.wait_all(batch, timeout=90)
         assert emu.stats()["faults"].get("malformed", 0) > 0
+        assert all(j.done for j in batch)
+        for job in batch:
+            row = job.ledger.get(job.ledger_id)
+            assert row["status"] == job.status, (row["status"], job.status)
+            if job.status == "succeeded":
+                assert decodes(job.video_path) > 0
+            else:
+                assert job.status == "failed" and row["error_code"] == "BadJSON"
+                assert "BadJSON" in job.error and "unreadable reply" in row["error_message"]
         assert _creates(emu) == 3
 
 
@@ -77,7 +89,8 @@ def test_fault_soak_100_jobs(tmp_path):
     """20 % of reads answer 5xx and 5 % of connections reset: every job ends, every
     success has its file, and the emulator counted exactly 100 creates."""
     with Emulator(port=0, speed=100, in_process=True, run_seconds=1, fault_5xx=0.2,
-                  fault_reset=0.05, fault_seed=11) as emu, isolated_jobs(tmp_path) as mgr:
+                  fault_reset=0.05, fault_seed=11) as emu, \
+            isolated_jobs(tmp_path, retry_scale=0.05) as mgr:
         t0 = time.monotonic()
         batch = [emu_submit(emu, "ark", f"soak {i % 2}", new=True, seed=7) for i in range(100)]
         submit_s = time.monotonic() - t0

@@ -196,7 +196,7 @@ def test_automatic_emulator_says_so_once_and_explicit_provider_does_not(emu, mgr
                                                                          capsys):
     monkeypatch.setenv("SEEDANCE_EMULATOR_URL", emu.base_url)
     monkeypatch.setenv("SEEDANCE_EMULATOR_TOKEN", emu.token)
-    monkeypatch.setattr(jobs, "_noticed", [])
+    monkeypatch.setattr(jobs.api, "_noticed", [])
     jobs.submit("a heron lands --rs 480p --dur 4", provider="emulator").wait(60)
     assert "offline emulator" not in capsys.readouterr().out  # asked for by name: no notice
     first = jobs.submit("a heron lands --rs 480p --dur 4 --seed 1")
@@ -211,7 +211,7 @@ def test_emulator_notice_is_never_printed_from_another_thread(emu, mgr, monkeypa
 
     monkeypatch.setenv("SEEDANCE_EMULATOR_URL", emu.base_url)
     monkeypatch.setenv("SEEDANCE_EMULATOR_TOKEN", emu.token)
-    monkeypatch.setattr(jobs, "_noticed", [])
+    monkeypatch.setattr(jobs.api, "_noticed", [])
     done = []
     worker = threading.Thread(target=lambda: done.append(
         jobs.submit("a crane takes off --rs 480p --dur 4")))

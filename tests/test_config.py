@@ -135,3 +135,66 @@ def test_defaults_values_and_reset():
     defaults.reset()
     assert defaults.poll_interval == 15.0
     assert config.default_emulate() == "ark"
+
+
+# --- where a key may go (§8 Bounds) ------------------------------------------------------
+
+KEY = "sk-configtest-0123456789abcdef"
+
+
+@pytest.mark.parametrize("url", ["http://ark.example.com/api/v3", "http://10.0.0.5:8000",
+                                 "http://[2001:db8::1]/api/v3", "http://localhost.evil.com"])
+def test_plain_http_to_another_host_is_refused_before_anything_is_sent(monkeypatch, url):
+    monkeypatch.delenv(config.ALLOW_INSECURE_ENV, raising=False)
+    with pytest.raises(SeedanceConfigError, match="unencrypted.*allow_insecure=True") as info:
+        resolve_client("ark", api_key=KEY, base_url=url)
+    assert "nothing was sent" in str(info.value) and KEY not in str(info.value)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8765/api/v3", "http://127.9.9.9",
+                                 "http://[::1]:9000", "http://localhost:8000",
+                                 "https://ark.example.com/api/v3"])
+def test_https_and_plain_http_to_this_machine_are_fine(url):
+    assert resolve_client("ark", api_key=KEY, base_url=url).base_url == url.rstrip("/")
+
+
+def test_insecure_http_only_when_allowed_explicitly(monkeypatch):
+    url = "http://gateway.internal:8080/api/v3"
+    assert resolve_client("ark", api_key=KEY, base_url=url,
+                          allow_insecure=True).base_url == url
+    monkeypatch.setenv(config.ALLOW_INSECURE_ENV, "1")
+    assert resolve_client("ark", api_key=KEY, base_url=url).base_url == url
+    with pytest.raises(SeedanceConfigError):  # the argument beats the environment
+        resolve_client("ark", api_key=KEY, base_url=url, allow_insecure=False)
+
+
+def test_an_emulator_url_off_this_machine_is_plain_http_too(monkeypatch):
+    monkeypatch.setenv("SEEDANCE_EMULATOR_URL", "http://emulator.lan:8765")
+    with pytest.raises(SeedanceConfigError, match="unencrypted"):
+        resolve_client("emulator")
+
+
+@pytest.mark.parametrize("url", ["ftp://ark.example.com", "ark.example.com/api/v3",
+                                 f"https://user:{KEY}@ark.example.com"])
+def test_a_base_url_that_is_not_plain_http_or_https_is_refused(url):
+    with pytest.raises(SeedanceConfigError) as info:
+        resolve_client("ark", api_key=KEY, base_url=url)
+    assert KEY not in str(info.value)
+
+
+def test_comet_key_alone_picks_comet_not_the_deprecated_volc_route(monkeypatch):
+    monkeypatch.setenv("COMETAPI_KEY", "comet-key-abcdef")
+    assert config.default_provider() == "comet"
+    assert resolve_client().provider == "comet"
+
+
+def test_comet_volc_warns_once_that_cometapi_deprecated_it(monkeypatch):
+    monkeypatch.setenv("COMETAPI_KEY", "comet-key-abcdef")
+    monkeypatch.setattr(config, "_comet_volc_warned", [])
+    with pytest.warns(UserWarning, match="deprecated its /volc/v3 route"):
+        resolve_client("comet-volc")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        resolve_client("comet-volc")  # once per process

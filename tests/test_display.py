@@ -100,3 +100,67 @@ def test_dry_run_bundle_shows_estimate():
     bundle = display.request_bundle(req)
     assert "103,818 tokens" in bundle["text/plain"]  # §9 worked example
     assert "nothing sent" in bundle["text/html"]
+
+
+# --- previews of results browsers cannot play (§8 Previews) ----------------------------
+
+
+def _mov(tmp_path, name="emulator-cgt-20261201000000-mov01.mov"):
+    from seedance_nb import preview
+    from _preview_helpers import make_mov
+
+    preview._probed.clear()
+    return make_mov(tmp_path / "seedance-output" / name)
+
+
+def test_mov_result_plays_its_preview_and_links_the_original(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    mov = _mov(tmp_path)
+    html = display.video_html(mov)
+    assert ('<video src="seedance-output/emulator-cgt-20261201000000-mov01.preview.mp4"'
+            in html)
+    assert ('original: <a href="seedance-output/emulator-cgt-20261201000000-mov01.mov" '
+            'download="emulator-cgt-20261201000000-mov01.mov"' in html)
+    assert "for editing software" in html
+    assert (tmp_path / "seedance-output" / "emulator-cgt-20261201000000-mov01.preview.mp4").exists()
+
+
+def test_embedded_mov_result_embeds_the_preview(tmp_path):
+    mov = _mov(tmp_path)
+    html = display.video_html(mov, embed=True)
+    src = re.search(r'<video src="([^"]+)"', html).group(1)
+    data = base64.b64decode(src.split(",", 1)[1])
+    assert data == (mov.with_name(mov.stem + ".preview.mp4")).read_bytes()
+    assert "original: <a" in html
+
+
+def test_finished_mov_job_shows_the_preview(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    job = FakeJob("x")
+    job.video_path = str(_mov(tmp_path, "ark-t1.mov"))
+    job.status = "succeeded"
+    html = display.job_bundle(job)["text/html"]
+    assert '<video src="seedance-output/ark-t1.preview.mp4"' in html
+    assert 'href="seedance-output/ark-t1.mov"' in html
+
+
+def test_without_pyav_the_last_frame_is_shown_with_one_line_why(tmp_path, monkeypatch):
+    from seedance_nb import preview
+
+    monkeypatch.chdir(tmp_path)
+    mov = _mov(tmp_path, "ark-t2.mov")
+    monkeypatch.setattr(preview, "_av", lambda: None)
+    preview._probed.clear()
+    html = display.video_html(mov)  # no last frame: a link and the reason
+    assert "<video" not in html and "<img" not in html
+    assert 'href="seedance-output/ark-t2.mov"' in html
+    assert "PyAV is not installed" in html
+    frame = tmp_path / "seedance-output" / "ark-t2-last.png"
+    frame.write_bytes(b"\x89PNG\r\n\x1a\n")
+    job = FakeJob("x")
+    job.video_path, job.last_frame_path, job.status = str(mov), str(frame), "succeeded"
+    html = display.job_bundle(job)["text/html"]
+    assert '<img src="seedance-output/ark-t2-last.png"' in html
+    why = re.search(r"<em>([^<]*)</em>", html).group(1)
+    assert "PyAV is not installed" in why and "showing the last frame" in why
+    assert not (tmp_path / "seedance-output" / "ark-t2.preview.mp4").exists()

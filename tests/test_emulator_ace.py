@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from _emulator_helpers import PRO, PRO15, CallbackSink, ace_body, emulator, probe, wait_for
+from _emulator_helpers import FAST2, PRO, CallbackSink, ace_body, emulator, probe, wait_for
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
@@ -46,7 +46,7 @@ def test_record_has_no_response_until_terminal():
 
 
 def test_audio_default_off_on_ace(c):
-    record = c.ace_wait(c.ace_create(model=PRO15, frames=None, duration=4).json()["task_id"])
+    record = c.ace_wait(c.ace_create(model=FAST2, frames=None, duration=4).json()["task_id"])
     assert probe(c.s.get(record["response"]["data"]["video_url"]).content)["audio"] is False
 
 

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from _emulator_helpers import (ARK_TASKS, PRO, PRO15, PRO_BP, ark_body, data_url, emulator,
+from _emulator_helpers import (ARK_TASKS, FAST2, PRO, PRO_BP, ark_body, data_url, emulator,
                                png_bytes, probe)
 
 ARK_ID = re.compile(r"^cgt-\d{14}-[a-z0-9]{5}$")
@@ -57,12 +57,13 @@ def test_file_url_uses_host_header_and_signature(c):
     assert other["content"]["video_url"].startswith(alias + "/files/")
 
 
-def test_duration_default_and_audio_fields_for_1_5_pro(c):
-    task = c.ark_wait(c.ark_new(model=PRO15, seed=None, ratio=None, duration=None))
+def test_duration_default_and_audio_fields_for_2_0_fast(c):
+    task = c.ark_wait(c.ark_new(model=FAST2, seed=None, ratio=None, duration=None))
     assert task["status"] == "succeeded"
     assert task["duration"] == 5 and "frames" not in task
-    assert task["generate_audio"] is True and task["draft"] is False
-    assert task["ratio"] == "16:9"  # adaptive with no image
+    assert task["generate_audio"] is True
+    assert "draft" not in task and "output_format" not in task  # 2.5 only
+    assert task["ratio"] == "16:9"
     assert 0 <= task["seed"] <= 4294967295
     info = probe(c.s.get(task["content"]["video_url"]).content)
     assert (info["width"], info["height"], info["frames"]) == (864, 496, 121)
@@ -149,12 +150,14 @@ def test_nulls_mean_not_given_and_frames_win(c):
 
 def test_mode_rules(c):
     img = data_url(png_bytes(400, 400))
-    lite_t2v = ark_body(model="doubao-seedance-1-0-lite-i2v-250428", duration=5, frames=None)
-    assert c.ark_create(lite_t2v).json()["error"]["param"] == "content"
+    fast_first_last = ark_body(model="doubao-seedance-1-0-pro-fast-251015",
+                               images=(("first_frame", img), ("last_frame", img)))
+    assert c.ark_create(fast_first_last).json()["error"]["param"] == "content"
+    pro_ref = ark_body(images=(("reference_image", img),))
+    assert c.ark_create(pro_ref).json()["error"]["param"] == "content"
     mixed = ark_body(images=(("first_frame", img), ("reference_image", img)))
     assert c.ark_create(mixed).status_code == 400
-    ref = ark_body(model="doubao-seedance-1-0-lite-i2v-250428", text="[图1] dancing",
-                   images=(("reference_image", img),))
+    ref = ark_body(model=FAST2, text="[图1] dancing", images=(("reference_image", img),))
     assert c.ark_create(ref).status_code == 200
     no_text = ark_body(text=None, images=(("first_frame", img),))
     assert c.ark_create(no_text).status_code == 200
@@ -234,7 +237,9 @@ def test_delete_table():
         queued = c.ark_new()
         c.ark_wait(running, ("running",))
         reply = c.delete(f"{ARK_TASKS}/{running}")
-        assert reply.status_code == 400
+        assert reply.status_code == 409
+        assert reply.json()["error"]["code"] == "InvalidAction.RunningTaskDeletion"
+        assert reply.json()["error"]["type"] == "Conflict"
         assert reply.json()["error"]["param"] == "id"
         assert reply.json()["error"]["message"].startswith(
             f"task {running} is running and cannot be cancelled or deleted")
@@ -305,10 +310,10 @@ def test_identical_specs_render_once_and_deleted_files_leave_disk():
         a = c.s.get(first["content"]["video_url"]).content
         assert a == c.s.get(second["content"]["video_url"]).content
         store = c.emu._server.app.store
-        path = store.files[f"{first['id']}.mp4"][0].files["mp4"]
+        path = store.files[f"{first['id']}.mp4"][0].files["video"]
         # one render serves both tasks (the render pool is shared by every in-process
         # emulator, so its global count is not a reliable witness under a full test run)
-        assert store.files[f"{second['id']}.mp4"][0].files["mp4"] == path
+        assert store.files[f"{second['id']}.mp4"][0].files["video"] == path
         c.delete(f"{ARK_TASKS}/{first['id']}")
         assert os.path.exists(path)  # still served for the second task
         c.delete(f"{ARK_TASKS}/{second['id']}")

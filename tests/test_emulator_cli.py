@@ -12,6 +12,7 @@ import pytest
 import requests
 
 import seedance_nb.emulator as emulator_pkg
+from seedance_nb import catalog
 from seedance_nb.emulator import Emulator, ensure_local
 from seedance_nb.emulator.cli import main, parse
 
@@ -120,9 +121,9 @@ def test_ensure_local_starts_one_subprocess(monkeypatch):
         assert ensure_local() == (url, token) and token == "sk-emulator"
         assert requests.get(url + "/healthz").text == "ok"
         assert emulator_pkg._local._proc.pid != os.getpid()
-        # a default 5 s clip (1.5-pro, 720p) is ready in under 10 s
+        # a default 5 s clip (2.0-fast, 720p) is ready in under 10 s
         headers = {"Authorization": f"Bearer {token}"}
-        body = {"model": "doubao-seedance-1-5-pro-251215",
+        body = {"model": "doubao-seedance-2-0-fast-260128",
                 "content": [{"type": "text", "text": "waves at night"}]}
         start = time.monotonic()
         task_id = requests.post(url + ARK_TASKS, json=body, headers=headers).json()["id"]
@@ -174,3 +175,70 @@ def test_interrupting_the_kernel_does_not_stop_its_emulator_or_renders():
         os.killpg(owner.pid, signal.SIGKILL)
         owner.wait()
     assert "KeyboardInterrupt" not in owner.stderr.read()
+
+
+CATALOG = """
+[family."2.6"]
+like = "2.5"
+ids = { ark = "doubao-seedance-2-6-270101", byteplus = "dreamina-seedance-2-6-270101" }
+durations = [4, 30]
+
+[family."1.5-pro"]
+status = "live"
+"""
+
+
+def test_catalog_file_adds_and_revives_families(tmp_path):
+    path = tmp_path / "catalog.toml"
+    path.write_text(CATALOG)
+    before = catalog.FAMILIES
+    # the parent only checks options; the families exist in the serving process
+    with Emulator(speed=1000, run_seconds=0, catalog=str(path), rpm={"2.6": 5}) as emu:
+        assert catalog.FAMILIES == before
+        headers = {"Authorization": f"Bearer {emu.token}"}
+        ids = {m["id"] for m in requests.get(emu.base_url + "/api/v3/models",
+                                             headers=headers).json()["data"]}
+        assert {"doubao-seedance-2-6-270101", "dreamina-seedance-2-6-270101",
+                "doubao-seedance-1-5-pro-251215"} <= ids
+        body = {"model": "dreamina-seedance-2-6-270101", "duration": 4, "resolution": "480p",
+                "content": [{"type": "text", "text": "a new model"}]}
+        reply = requests.post(emu.base_url + ARK_TASKS, json=body, headers=headers)
+        assert reply.status_code == 200, reply.text
+        task = requests.get(f"{emu.base_url}{ARK_TASKS}/{reply.json()['id']}",
+                            headers=headers).json()
+        assert task["draft"] is False and task["output_format"] == "mp4"  # like 2.5
+        reply = requests.post(emu.base_url + ARK_TASKS, headers=headers, json={
+            **body, "model": "doubao-seedance-1-5-pro-251215", "content": [
+                {"type": "text", "text": "revived"}]})
+        assert reply.status_code == 200, reply.text
+
+
+def test_bad_catalog_file_is_a_start_up_error(tmp_path, capsys, monkeypatch):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[family."2.7"]\nlike = "9.9"\n')
+    assert main(["--catalog", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"seedance-nb emulator: error: --catalog {bad}: ") and "2.7" in err
+    with pytest.raises(RuntimeError, match="exited at start-up"):
+        Emulator(catalog=str(bad), startup_timeout=30)
+    monkeypatch.setenv("SEEDANCE_CATALOG", str(tmp_path / "missing.toml"))
+    with pytest.raises(ValueError, match="missing.toml"):
+        parse([])
+    assert catalog.capabilities("2.5", "ark") is not None  # the catalog was left as it was
+
+
+def test_catalog_option_without_catalog_support_says_so(monkeypatch):
+    import seedance_nb.emulator.cli as cli
+
+    monkeypatch.setattr(cli, "CATALOG_MODULE", "seedance_nb.no_such_module")
+    with pytest.raises(ValueError, match="no catalog file support"):
+        parse(["--catalog", "mine.toml"])
+
+
+def test_ensure_local_passes_the_active_catalog_file(monkeypatch):
+    import seedance_nb.catalog_file as catalog_file
+
+    monkeypatch.setattr(catalog_file, "active_path", lambda: "/tmp/models.toml")
+    assert emulator_pkg._active_catalog() == "/tmp/models.toml"
+    monkeypatch.setattr(catalog_file, "active_path", lambda: None)
+    assert emulator_pkg._active_catalog() is None

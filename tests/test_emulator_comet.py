@@ -47,8 +47,9 @@ def test_image_as_reference_and_unknown_fields_ignored(c):
     ({"seconds": "x"}, False, "InvalidParameter", "seconds"),
     ({"size": "adaptive"}, False, "InvalidParameter", "size"),
     ({"resolution": "1080p"}, False, "InvalidParameter", "resolution"),
-    ({"model": "doubao-seedance-1-5-pro"}, True, "",
-     "the specified task_type r2v does not support model seedance-1-5-pro"),
+    # retired on CometAPI: answered as an unknown model, image or not
+    ({"model": "doubao-seedance-1-5-pro"}, True, "", "model doubao-seedance-1-5-pro is not supported"),
+    ({"model": "doubao-seedance-1-0-pro"}, False, "", "model doubao-seedance-1-0-pro is not supported"),
     ({"prompt": "a [emu:reject] scene"}, False, "InputTextSensitiveContentDetected", ""),
 ])
 def test_errors_in_comet_envelope(c, fields, image, code, text):

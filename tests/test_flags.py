@@ -289,3 +289,32 @@ def test_keyword_only_problems_raise_validation_error() -> None:
     assert err.value.problems == ["resolution='1080p': not allowed for "
                                   "doubao-seedance-2-0-fast-260128 on ark; allowed: 480p, 720p"]
     assert str(err.value) == err.value.problems[0]
+
+
+# --- line options typed in the cell body (derived from fields.FIELDS) -------------------------
+
+@pytest.mark.parametrize("text, prompt, problem", [
+    ("a fox --model 2.0-fast", "a fox",
+     "--model 2.0-fast: --model is a line option: put it on the %%seedance line (in Python: "
+     "model=)"),
+    ("a --draft fox", "a fox",  # --draft takes no value: "fox" stays in the prompt
+     "--draft: --draft is a line option: put it on the %%seedance line (in Python: draft=)"),
+    ("--edit make it snow", "make it snow",
+     "--edit: --edit is a line option: put it on the %%seedance line (in Python: task_type=)"),
+    ("a fox --final cgt-1", "a fox",
+     "--final cgt-1: --final is a line option: put it on the %%seedance line (in Python: "
+     "draft_task_id=)"),
+])
+def test_line_options_in_the_body_are_errors_that_say_where_they_go(text, prompt, problem):
+    parsed = parse_flags(text)
+    assert parsed.prompt == prompt and parsed.problems == (problem,)
+
+
+def test_hyphenated_line_options_stay_prose_with_a_warning():
+    parsed = parse_flags("a fox --ref-video https://e.example.com/v.mp4 --rs 720p")
+    assert parsed.prompt == "a fox --ref-video https://e.example.com/v.mp4"
+    assert parsed.values == {"resolution": "720p"} and parsed.problems == ()
+    assert parsed.warnings == (
+        "the prompt contains --ref-video, which stays in the prompt text: --ref-video is a "
+        "line option: put it on the %%seedance line (in Python: ref_videos=)",)
+    assert parse_flags("a fox --not-an-option x").warnings == ()

@@ -262,3 +262,12 @@ def test_key_not_in_connection_errors(caplog):
         t.send(GET)
     assert KEY not in str(info.value) and KEY not in repr(info.value)
     assert KEY not in caplog.text
+
+
+def test_bounded_reads_still_reuse_one_connection():
+    with scripted_server(reply(200, TASK)) as (root, script):
+        t = transport(root)
+        for _ in range(5):
+            assert t.send(GET).json()["id"] == "cgt-1"
+        pools = list(t.session.adapters["http://"].poolmanager.pools._container.values())
+    assert [(p.num_connections, p.num_requests) for p in pools] == [(1, 5)]

@@ -86,12 +86,14 @@ def test_heif_brand(tmp_path: Path) -> None:
     assert load(str(path), family="1.5-pro").format == "heif"
 
 
-def test_heic_refused_outside_1_5_pro(tmp_path: Path) -> None:
+def test_heic_refused_for_the_1_0_families(tmp_path: Path) -> None:
+    # §5.4 (revised 2026-12-01): heic/heif only for the 2.x families and 1.5-pro.
     path = tmp_path / "photo.heic"
     path.write_bytes(heif_bytes())
-    assert problems(str(path), family="2.0") == [
-        f"image {str(path)!r}: format heic is not accepted by doubao-seedance-2-0-260128 on ark; "
-        f"allowed: jpeg, png, webp, bmp, tiff, gif"]
+    assert problems(str(path), family="1.0-pro") == [
+        f"image {str(path)!r}: format heic is not accepted by doubao-seedance-1-0-pro-250528 on "
+        f"ark; allowed: jpeg, png, webp, bmp, tiff, gif"]
+    assert load(str(path), family="2.0").format == "heic"
 
 
 def test_heic_size_rules_apply(tmp_path: Path) -> None:
@@ -307,3 +309,45 @@ def test_image_repr_has_no_bytes(tmp_path: Path) -> None:
     url = "data:image/png;base64," + base64.b64encode(data).decode()
     text = repr(load(url))
     assert len(text) < 120 and "png 640x480" in text and "first_frame" in text
+
+
+# --- every pixel is decoded before an image is accepted ---------------------------------
+
+def _noisy(fmt: str, size: tuple[int, int] = (640, 480)) -> bytes:
+    import io
+    import random
+
+    from PIL import Image
+
+    rng = random.Random(7)
+    img = Image.frombytes("RGB", size, bytes(rng.getrandbits(8) for _ in range(size[0] * size[1] * 3)))
+    buf = io.BytesIO()
+    img.save(buf, {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}[fmt])
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpeg"])  # Pillow cannot even open a cut WebP
+def test_a_truncated_image_is_refused_naming_the_file(tmp_path: Path, fmt: str) -> None:
+    whole = _noisy(fmt)
+    path = tmp_path / f"half.{fmt}"
+    path.write_bytes(whole[:len(whole) // 2])  # header and size intact, pixels cut off
+    [problem] = problems(str(path))
+    assert problem.startswith(f"image {str(path)!r}: the {fmt} data is truncated or corrupt")
+    (tmp_path / f"whole.{fmt}").write_bytes(whole)
+    assert load(str(tmp_path / f"whole.{fmt}")).format == fmt  # the intact file is fine
+
+
+def test_a_truncated_data_url_is_refused_too() -> None:
+    whole = _noisy("png")
+    url = "data:image/png;base64," + base64.b64encode(whole[:len(whole) - 2000]).decode()
+    [problem] = problems(url)
+    assert "truncated or corrupt" in problem and problem.startswith("image 'data:image/png")
+
+
+def test_a_truncated_image_of_the_wrong_size_reports_the_size_rule(tmp_path: Path) -> None:
+    whole = _noisy("png", (200, 200))
+    path = tmp_path / "small.png"
+    path.write_bytes(whole[: len(whole) // 2])
+    assert problems(str(path)) == [
+        f"image {str(path)!r}: width 200 px; each side must be strictly between 300 and 6000 px",
+        f"image {str(path)!r}: height 200 px; each side must be strictly between 300 and 6000 px"]

@@ -25,6 +25,8 @@ from _client_helpers import isolated_jobs, reply, scripted_server
 
 pytestmark = pytest.mark.timeout(60)
 KEY = "sk-fake-gateway-key-123456"
+# The fake gateway is "on loopback", so it may hand out http://127.0.0.1 file URLs (§8).
+FAKE_BASE = "http://127.0.0.1:9/api/v3"
 
 
 @dataclass
@@ -139,14 +141,18 @@ def gw(files, tmp_path, monkeypatch):
 
 def fast_rounds(monkeypatch, interval=0.05):
     """Make the fake 'ark' provider poll quickly (the real floor is 5 s)."""
-    monkeypatch.setattr(jobs, "poll_interval", lambda settings, wanted=None: (interval, False))
-    monkeypatch.setattr(jobs, "FIRST_CHECK_S", 0.02)
+    from seedance_nb import catalog
+
+    monkeypatch.setattr(catalog, "POLL_FLOOR_REAL_S", interval)
+    defaults.poll_interval = interval
+    monkeypatch.setattr(jobs.scheduler, "FIRST_CHECK_S", 0.02)
 
 
 def sub(prompt="ok a fox", **kw):
     kw.setdefault("model", "1.0-pro-fast")
     kw.setdefault("resolution", "480p")
     kw.setdefault("duration", 2)
+    kw.setdefault("base_url", FAKE_BASE)
     return jobs.submit(prompt, provider="ark", **kw)
 
 
@@ -207,7 +213,7 @@ def test_succeeded_without_url_fails_after_three_more_polls(gw, monkeypatch):
 def test_unknown_status_word_warns_once_and_counts_as_running(gw, monkeypatch, caplog):
     fast_rounds(monkeypatch)
     caplog.set_level(logging.WARNING, logger="seedance_nb")
-    jobs._warned_words.discard(("ark", "thinking"))
+    jobs.job._warned_words.discard(("ark", "thinking"))
     first = sub("weird one")
     second = sub("weird two")
     jobs.wait_all([first, second], timeout=10)
@@ -285,7 +291,7 @@ def test_await_does_not_block_the_event_loop(gw, monkeypatch):
 def test_failed_task_raises_and_generate_raises(gw, monkeypatch):
     fast_rounds(monkeypatch)
     with pytest.raises(TaskFailed) as info:
-        jobs.generate("fail now", provider="ark", model="1.0-pro-fast", resolution="480p",
+        jobs.generate("fail now", provider="ark", base_url=FAKE_BASE, model="1.0-pro-fast", resolution="480p",
                       duration=2)
     assert info.value.task.error["code"] == "OutputVideoSensitiveContentDetected"
 
@@ -363,7 +369,7 @@ def test_poll_interval_floors():
 
 def test_floor_warning_when_interval_raised(gw, monkeypatch):
     defaults.poll_interval = 1.0
-    jobs._floor_warned.discard("ark")
+    jobs.api._floor_warned.discard("ark")
     with pytest.warns(UserWarning, match="below the floor"):
         sub("slow warn")
 
@@ -383,12 +389,12 @@ def test_resume_after_stop_finishes_jobs(gw, monkeypatch, tmp_path):
     new = jobs.JobManager(transport_factory=gw)
     jobs.set_manager(new)
     try:
-        resumed = jobs.resume()
+        resumed = jobs.resume(api_key=KEY, base_url=FAKE_BASE)
         assert sorted(j.task_id for j in resumed) == sorted(gw.tasks)
         jobs.wait_all(resumed, timeout=10)
         assert all(j.status == "succeeded" and os.path.exists(j.video_path) for j in resumed)
         assert gw.counts["create"] == 2
-        assert jobs.resume() == []  # nothing left in flight
+        assert jobs.resume(api_key=KEY, base_url=FAKE_BASE) == []  # nothing left in flight
     finally:
         new.stop()
 
@@ -409,7 +415,7 @@ def test_traits_change_on_the_worker_thread_and_elapsed_grows(gw, monkeypatch):
                 names=["status"])
     job.wait(10)
     assert [s for s, _ in seen][-1] == "succeeded"
-    assert {t for _, t in seen} == {"seedance-nb-worker"}
+    assert {t for _, t in seen} == {"seedance-nb-lane1-ark_0"}  # the lane thread
     assert job.elapsed > 0
 
 
@@ -427,11 +433,11 @@ def test_resume_reports_requests_never_sent_once_and_sends_nothing(gw, monkeypat
     # the first intent is old (its process died); the second may be a live submit elsewhere
     led._exec("UPDATE tasks SET created_at = created_at - 7200 WHERE id = ?", (row_id,))
     with pytest.warns(UserWarning, match="1 request\\(s\\) were recorded but never sent"):
-        assert jobs.resume() == []
+        assert jobs.resume(api_key=KEY, base_url=FAKE_BASE) == []
     row = led.get(row_id)
     assert row["status"] == "rejected" and row["error_code"] == "NeverSent"
     assert led.get(fresh_id)["status"] == "pending"
     assert gw.counts["create"] == 0
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        jobs.resume()  # reported once only
+        jobs.resume(api_key=KEY, base_url=FAKE_BASE)  # reported once only

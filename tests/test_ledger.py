@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import pytest
 
 from seedance_nb import config
-from seedance_nb.errors import SeedanceConfigError, SeedanceError
+from seedance_nb.errors import SeedanceConfigError, SeedanceError, register_secret
 from seedance_nb.ledger import SCHEMA_VERSION, Ledger, export_history, history
 from seedance_nb.providers.base import Task
 
@@ -363,6 +363,7 @@ def test_a_worker_thread_and_the_main_thread_share_one_ledger(ledger):
 # --- secrets ---------------------------------------------------------------------------
 
 def test_no_key_or_image_bytes_ever_reach_the_file(tmp_path):
+    register_secret(FAKE_KEY)  # as config.resolve_client does for every key it hands out
     path = tmp_path / "ledger.sqlite"
     image = b"\x89PNG\r\n\x1a\n" + b"IMAGEBYTES" * 50
     data_url = "data:image/png;base64," + base64.b64encode(image).decode()
@@ -516,3 +517,151 @@ def test_a_prompt_that_looks_like_a_data_url_is_stored_verbatim(ledger):
     row = ledger.record_intent(fingerprint="fp", provider="emulator", dialect="ark", model="m",
                                base_url=None, request=sample_request(text))
     assert ledger.get(row)["request"]["prompt"] == text
+
+
+# --- adopt, dismiss, in-flight reuse (issue 10) -------------------------------------------
+
+def _unknown_row(ledger, fingerprint="fp-u", prompt="a red fox"):
+    row = add_row(ledger, fingerprint=fingerprint, prompt=prompt)
+    ledger.mark_sending(row)
+    ledger.record_outcome_unknown(row, "read timeout after the create was sent")
+    return row
+
+
+def test_adopt_turns_an_unknown_row_into_that_task(ledger):
+    row = _unknown_row(ledger)
+    rec = ledger.adopt(row, "cgt-mine")
+    assert (rec["status"], rec["task_id"]) == ("queued", "cgt-mine")
+    assert rec["error_code"] is None
+    assert ledger.find_by_task("emulator", "cgt-mine")["id"] == row
+    assert ledger.unresolved() == []
+    assert [r["id"] for r in ledger.inflight()] == [row]  # now polled like any task
+
+
+def test_adopt_refuses_a_task_another_row_holds_and_a_row_that_is_not_unknown(ledger):
+    owner = add_row(ledger, fingerprint="fp-o")
+    ledger.mark_sending(owner)
+    ledger.record_created(owner, "cgt-taken")
+    row = _unknown_row(ledger)
+    with pytest.raises(SeedanceError, match=f"already belongs to ledger row {owner}"):
+        ledger.adopt(row, "cgt-taken")
+    assert ledger.get(row)["status"] == "unknown" and ledger.get(row)["task_id"] is None
+    with pytest.raises(SeedanceError, match="is queued, not unknown"):
+        ledger.adopt(owner, "cgt-other")
+    with pytest.raises(SeedanceError, match="no row 999"):
+        ledger.adopt(999, "cgt-x")
+    assert ledger.get(owner)["task_id"] == "cgt-taken"
+
+
+def test_dismiss_ends_an_unknown_row_for_good_and_says_who_and_when(ledger):
+    row = _unknown_row(ledger)
+    assert [r["id"] for r in ledger.unresolved()] == [row]
+    rec = ledger.dismiss(row, who="alice@lab")
+    assert rec["status"] == "dismissed" and rec["finished_at"] is not None
+    assert rec["error_message"].startswith("dismissed by alice@lab at ")
+    assert "read timeout" in rec["error_message"]  # what happened is kept
+    assert ledger.unresolved() == [] and ledger.inflight() == []
+    ledger.record_task(row, _task("running", id="cgt-late"))  # a stray poll changes nothing
+    assert ledger.get(row)["status"] == "dismissed"
+    with pytest.raises(SeedanceError, match="not unknown"):
+        ledger.dismiss(row)
+    with pytest.raises(SeedanceError, match="not unknown"):
+        ledger.adopt(row, "cgt-late")
+
+
+def test_find_active_returns_the_newest_row_still_in_flight(ledger):
+    assert ledger.find_active("fp-a") is None
+    first = add_row(ledger, fingerprint="fp-a")
+    assert ledger.find_active("fp-a")["id"] == first  # pending counts: joined, not resent
+    ledger.mark_sending(first)
+    ledger.record_created(first, "cgt-a1")
+    second = add_row(ledger, fingerprint="fp-a")
+    ledger.record_create_failed(second, "InvalidParameter", "bad")
+    assert ledger.find_active("fp-a")["id"] == first
+    ledger.record_task(first, _task("running", id="cgt-a1"))
+    assert ledger.find_active("fp-a")["id"] == first
+    ledger.record_task(first, _task("succeeded", id="cgt-a1"))
+    assert ledger.find_active("fp-a") is None
+    _unknown_row(ledger, fingerprint="fp-a")  # unknown is not in flight: never joined
+    assert ledger.find_active("fp-a") is None
+    assert ledger.find_active("fp-other") is None
+
+
+# --- files that are not ours are only ever read -------------------------------------------
+
+def _snapshot(path):
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    finally:
+        conn.close()
+    siblings = sorted(p.name for p in path.parent.iterdir())
+    return path.read_bytes(), mode, siblings
+
+
+@pytest.mark.parametrize("kind", ["other tables", "other application id", "newer schema"])
+def test_a_file_that_is_not_our_ledger_is_refused_without_any_write(tmp_path, kind):
+    path = tmp_path / "notebook.sqlite"
+    conn = sqlite3.connect(path)
+    if kind == "other tables":
+        conn.execute("CREATE TABLE invoices (id INTEGER, amount REAL)")
+        conn.execute("INSERT INTO invoices VALUES (1, 9.5)")
+    elif kind == "other application id":
+        conn.execute("PRAGMA application_id = 1234")
+        conn.execute("CREATE TABLE tasks (id INTEGER)")
+    else:
+        conn.execute("PRAGMA application_id = 1397050946")  # ours ("SDNB")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+        conn.execute("CREATE TABLE tasks (id INTEGER, future TEXT)")
+    conn.commit()
+    conn.close()
+    before = _snapshot(path)
+    assert before[1] == "delete"  # a rollback-journal file, as most applications use
+    with pytest.raises(SeedanceConfigError, match="left untouched") as info:
+        Ledger(path)
+    assert str(path) in str(info.value)
+    assert _snapshot(path) == before  # same bytes, same journal mode, no -wal/-shm files
+    assert path.read_bytes()[:16] == b"SQLite format 3\x00"
+
+
+def test_a_pending_row_of_a_dead_process_is_not_in_flight_for_others(ledger):
+    import socket
+    import subprocess
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead = f"{socket.gethostname()}:{gone.stdout.strip()}"
+    live = add_row(ledger, fingerprint="fp-d")
+    assert ledger.get(live)["owner"] == f"{socket.gethostname()}:{os.getpid()}"
+    orphan = ledger.record_intent(fingerprint="fp-d", provider="emulator", dialect="ark",
+                                  model="m", base_url=None, request=sample_request(),
+                                  owner=dead)
+    assert ledger.find_active("fp-d")["id"] == live  # the newer, dead one is skipped
+    ledger.mark_sending(orphan)
+    assert ledger.find_active("fp-d")["id"] == live  # sent, never answered: resume's job
+    other_host = ledger.record_intent(fingerprint="fp-d", provider="emulator", dialect="ark",
+                                      model="m", base_url=None, request=sample_request(),
+                                      owner="another-host:1")
+    assert ledger.find_active("fp-d")["id"] == other_host  # cannot tell: assumed alive
+
+
+def test_a_schema_1_ledger_is_upgraded_in_place_keeping_its_rows(tmp_path):
+    from seedance_nb import ledger as ledger_module
+
+    path = tmp_path / "ledger.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(ledger_module._SCHEMA.replace(",\n    owner TEXT", ""))
+    conn.execute("INSERT INTO tasks (fingerprint, provider, request, status, created_at, task_id)"
+                 " VALUES ('fp-old', 'ark', '{}', 'running', 1.0, 'cgt-old')")
+    conn.execute(f"PRAGMA application_id = {ledger_module.APPLICATION_ID}")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    with Ledger(path) as led:
+        [old] = led.rows()
+        assert (old["task_id"], old["status"], old["owner"]) == ("cgt-old", "running", None)
+        assert led.find_active("fp-old")["id"] == old["id"]
+        assert led.get(add_row(led))["owner"]
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    conn.close()

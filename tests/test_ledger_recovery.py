@@ -138,7 +138,17 @@ def test_crash_at_each_submit_step_never_loses_or_resends_the_task(tmp_path, emu
     assert _creates(emu) == 1
     assert row["sent_at"] is not None and [r["id"] for r in inflight] == [row["id"]]
     if step == "after_send":
-        assert row["task_id"] is None  # sent, no id: found again through the Ark list
+        # Sent, no id: the Ark list shows the task as a candidate, but nothing is adopted
+        # automatically (a list carries no prompt: it could be another client's task).
+        assert row["task_id"] is None
+        shown = _run(child_cmd("resume", ledger, out), child_env(emu))
+        assert shown.returncode == 0, shown.stderr
+        assert _reports(shown.stdout) == [] and _creates(emu) == 1
+        [suggested] = re.findall(rf"seedance_nb\.adopt\({row['id']}, '([^']+)'\)", shown.stdout)
+        [unknown] = _rows(ledger)
+        assert (unknown["status"], unknown["task_id"]) == ("unknown", None)
+        with Ledger(ledger) as led:
+            led.adopt(row["id"], suggested)  # the user's decision
     else:
         assert row["task_id"]
     resumed = _run(child_cmd("resume", ledger, out), child_env(emu))

@@ -166,9 +166,11 @@ def test_line_options_become_fields():
         "--rs 720P --rt Adaptive --dur 6 --seed 7 --cf true --wm FALSE --no-audio "
         "--tier flex --return-last-frame --image a.png --last-frame b.png --name clip")
     assert problems == []
+    typed = fields.pop("typed_as")
     assert fields == {"resolution": "720p", "ratio": "adaptive", "duration": 6, "seed": 7,
                       "camera_fixed": True, "watermark": False, "generate_audio": False,
                       "service_tier": "flex", "return_last_frame": True}
+    assert typed["resolution"] == "--rs 720P" and typed["generate_audio"] == "--no-audio"
     assert magics._images(ns) == [("a.png", "first_frame"), ("b.png", "last_frame")]
     assert ns.name == "clip"
 
@@ -331,3 +333,54 @@ def test_sweep_problem_shared_by_all_combinations_listed_once(shell, sent):
     assert msg.count("--wm maybe") == 1
     msg = usage_error(shell, "--model 1.0-pro --sweep dur=5,13", "a kite")
     assert msg.startswith("[duration=13]") and "duration=5" not in msg
+
+
+# --- line options for 2.5 and messages in the user's syntax (fields table) ------------------
+
+
+def test_new_line_options_become_fields():
+    ns, fields, problems = magics.parse_line(
+        "--model 2.5 --edit --ref-video https://e.example.com/v.mp4 --ref-audio a.wav "
+        "--format MOV --draft")
+    assert problems == []
+    typed = fields.pop("typed_as")
+    assert fields == {"task_type": "edit", "draft": True, "output_format": "mov"}
+    assert ns.ref_video == ["https://e.example.com/v.mp4"] and ns.ref_audio == ["a.wav"]
+    assert typed["task_type"] == "--edit" and typed["output_format"] == "--format MOV"
+    _, final, problems = magics.parse_line("--final cgt-20261201101500-k3v9x --wm true")
+    assert problems == [] and final["draft_task_id"] == "cgt-20261201101500-k3v9x"
+
+
+def test_a_setting_given_twice_on_the_line_is_one_problem():
+    _, _, problems = magics.parse_line("--rs 720p --resolution 1080p --extend --task-type edit")
+    assert problems == ["--resolution 1080p: duplicate of --rs 720p; give each setting once",
+                        "--task-type edit: duplicate of --extend; give each setting once"]
+
+
+def test_edit_dry_run_fills_the_values_the_client_chooses(shell):
+    req = shell.run_cell_magic("seedance", "--dry-run --provider emulator --model 2.5 --edit "
+                               "--ref-video https://e.example.com/v.mp4", "make it snow")
+    assert (req.mode, req.task_type, req.ratio, req.duration) == ("edit", "edit", "adaptive", -1)
+
+
+def test_line_option_errors_quote_the_line(shell, sent):
+    msg = usage_error(shell, "--provider emulator --model 2.0-fast --rs 1080p", "a boat")
+    assert "--rs 1080p: not allowed for doubao-seedance-2-0-fast-260128" in msg
+    assert "resolution='1080p'" not in msg
+    msg = usage_error(shell, "--provider emulator --model 2.5 --draft --format mov", "a boat")
+    assert "--draft and --format mov: give only one of them" in msg
+    msg = usage_error(shell, "--provider emulator --sweep seed=1,-7", "a boat")
+    assert "--sweep seed=-7: out of range" in msg
+    assert sent == []
+
+
+def test_a_line_option_in_the_cell_body_says_to_move_it(shell, sent):
+    msg = usage_error(shell, "--provider emulator", "a boat --model 2.0-fast")
+    assert "--model 2.0-fast: --model is a line option: put it on the %%seedance line" in msg
+    assert sent == []
+
+
+def test_sweep_over_new_fields(shell, sent):
+    shell.run_cell_magic("seedance", "--wait --provider emulator --model 2.5 --dur 5 "
+                         "--sweep format=mp4,mov", "a kite")
+    assert sorted(c["output_format"] for c in sent) == ["mov", "mp4"]

@@ -60,9 +60,10 @@ def test_comet_hides_seed_and_watermark_and_says_why():
     assert panel.watermark.layout.display == "none"
     assert "seed" in panel.notes.value and "comet" in panel.notes.value
     assert "seed" not in panel.request_kwargs()
+    # only live families are offered; comet retired 1.0-pro and 1.5-pro (§2.1)
     assert list(panel.model.options) == [
-        ("1.0-pro (doubao-seedance-1-0-pro)", "1.0-pro"), ("1.5-pro (doubao-seedance-1-5-pro)", "1.5-pro"),
-        ("2.0 (doubao-seedance-2-0)", "2.0"), ("2.0-fast (doubao-seedance-2-0-fast)", "2.0-fast")]
+        ("2.5 (seedance-2-5)", "2.5"), ("2.0 (doubao-seedance-2-0)", "2.0"),
+        ("2.0-fast (doubao-seedance-2-0-fast)", "2.0-fast")]
     assert "adaptive" not in panel.ratio.options
     panel.provider.value = "emulator"
     assert not panel.seed.disabled and panel.seed.layout.display == ""
@@ -246,3 +247,43 @@ def test_colab_gets_its_widget_manager(monkeypatch):
     monkeypatch.setitem(sys.modules, "google.colab", colab)
     Panel(provider="emulator")
     assert calls == [1]
+
+
+def test_a_25_draft_card_offers_its_final_and_the_final_gets_its_own_card(tmp_path):
+    """Panel: 2.5 with Draft ticked sends a 480p draft; its card's "Render final (1080p)"
+    button, once the draft succeeded, submits the final and shows the final's card."""
+    import os
+
+    from seedance_nb import Emulator
+    from seedance_nb.config import defaults
+    from seedance_nb.ui.finals import validity_text
+
+    from _client_helpers import isolated_jobs
+
+    with Emulator(speed=100, run_seconds=1, in_process=True) as emu, isolated_jobs(tmp_path):
+        os.environ["SEEDANCE_EMULATOR_URL"] = emu.base_url
+        try:
+            panel = Panel(provider="emulator")
+            panel.model.value = "2.0-fast"
+            assert panel.draft.disabled  # drafts are a 2.5 feature
+            panel.model.value = "2.5"
+            assert not panel.draft.disabled
+            panel.prompt.value = "a koi pond --dur 4"
+            panel.draft.value = True
+            assert "480p draft" in panel.estimate.value
+            job = panel._on_generate()
+            card = panel.cards[0]
+            assert card.final.button.disabled  # not before the draft succeeded
+            job.wait(60)
+            card.final.refresh()
+            assert job.request.draft and not card.final.button.disabled
+            assert "final possible for 6 d" in card.final.validity.value
+            card.final._on_click()
+            final = card.final.final_job.wait(60)
+            assert final.request.mode == "final" and final.request.resolution == "1080p"
+            assert final.task.draft_task_id == job.task_id
+            assert card.final.button.disabled  # one final per click, not a second bill
+            assert [c.job for c in card.final.slot.children] == [final]
+        finally:
+            os.environ.pop("SEEDANCE_EMULATOR_URL", None)
+    assert validity_text(100.0, now=100.0 + 1) == "draft expired: a final is no longer possible"

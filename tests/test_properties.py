@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from _test_images_helpers import ALL_COMBOS, dialect
 from seedance_nb import SeedanceFlagError, SeedanceValidationError, build_request, catalog
+from seedance_nb.fields import line_option_names
 from seedance_nb.flags import FLAG_NAMES, parse_flags
 
 SETTINGS = settings(max_examples=300, deadline=None, database=None,
@@ -33,7 +34,8 @@ def flag_tokens(draw) -> str:
         return f"\\--{name}"
     if kind == 3:
         return draw(st.sampled_from(["--", "---", "a--b", "--Rs", "--rs,", "--4k", "—",
-                                     "\"--rs"]))
+                                     "\"--rs", "--last-frame", "--model", "--draft",
+                                     "--ref-video"]))
     if kind == 4:
         return draw(st.sampled_from(_VALUES)) or "x"
     return draw(st.text(min_size=1, max_size=8))
@@ -55,9 +57,14 @@ def _no_flag_tokens(text: str) -> bool:
        images=st.sampled_from([(), ["https://e.example.com/a.png"],
                                [("https://e.example.com/a.png", "reference_image")]]),
        extra=st.dictionaries(st.sampled_from(["resolution", "seed", "duration", "watermark",
-                                              "draft", "ratio", "blocking", "fps"]),
+                                              "draft", "ratio", "blocking", "fps", "task_type",
+                                              "output_format", "draft_task_id", "ref_videos",
+                                              "ref_audios"]),
                              st.one_of(st.none(), st.booleans(), st.integers(-3, 300),
-                                       st.sampled_from(["720p", "16:9", "x"])), max_size=3))
+                                       st.sampled_from(["720p", "16:9", "x", "edit", "extend",
+                                                        "mov", "cgt-1", "asset://a1", "\ud800",
+                                                        "https://e.example.com/v.mp4"])),
+                             max_size=4))
 def test_arbitrary_text_raises_only_our_two_errors(text, combo, family, images, extra) -> None:
     provider, emulate = combo
     if dialect(combo) == "comet":
@@ -78,7 +85,10 @@ def test_text_without_flag_tokens_comes_back_trimmed(text: str) -> None:
     assume(_no_flag_tokens(text))
     parsed = parse_flags(text)
     assert parsed.prompt == text.strip()
-    assert parsed.flags == {} and parsed.problems == () and parsed.warnings == ()
+    assert parsed.flags == {} and parsed.problems == ()
+    # Only a misplaced line option (prose by rule 2, e.g. --last-frame) earns a warning.
+    misplaced = [t for t in text.split() if t in line_option_names()]
+    assert len(parsed.warnings) == len(set(misplaced))
 
 
 @SETTINGS
@@ -116,6 +126,8 @@ def valid_requests(draw):
     if draw(st.booleans()):
         fields["resolution"] = draw(st.sampled_from(caps.resolutions_for(mode)))
     ratios = [r for r in caps.ratios if r != "adaptive" or mode in caps.adaptive_modes]
+    if mode in caps.adaptive_only_modes:  # 2.5 frame tasks keep the image's shape (§2.2)
+        ratios = ["adaptive"]
     if draw(st.booleans()):
         fields["ratio"] = draw(st.sampled_from(ratios))
     if caps.frames and draw(st.booleans()):
@@ -132,6 +144,8 @@ def valid_requests(draw):
         optional["camera_fixed"] = st.booleans()
     if caps.audio:
         optional["generate_audio"] = st.booleans()
+    if len(caps.output_formats) > 1:
+        optional["output_format"] = st.sampled_from(caps.output_formats)
     optional["service_tier"] = st.sampled_from(["default", "flex"] if caps.flex else ["default"])
     for name, strategy in optional.items():
         if name not in caps.unsupported_fields and draw(st.booleans()):

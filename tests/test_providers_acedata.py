@@ -178,3 +178,12 @@ def test_parse_batch_reads_items_and_skips_missing_ids():
     assert [(t.id, t.status, t.provider) for t in tasks] == [
         ("u-1", "succeeded", "emulator"), ("u-2", "running", "emulator")]
     assert ACE.parse_batch(200, {}, body({"items": [], "count": 0})) == []
+
+
+def test_2_5_fields_of_an_ace_record_are_decoded():
+    record = {"id": "t-1", "response": {"success": True, "task_id": "t-1", "data": {
+        "task_id": "cgt-1", "status": "succeeded", "video_url": "https://x.example/v.mp4",
+        "duration": 12.04, "draft": True, "output_format": "mp4"}}}
+    task = get_dialect("acedata").parse_task(200, {}, body(record))
+    assert (task.duration, task.draft, task.output_format) == (12.04, True, "mp4")
+    assert task.upstream_id == "cgt-1"

@@ -93,7 +93,7 @@ def test_first_and_last_frames_keep_given_order_and_empty_prompt_sends_no_text()
 
 def test_unset_keys_absent_and_fps_blocking_never_sent():
     minimal = get_dialect("ark").create_call(req("ark", fps=24, blocking=True)).json
-    assert minimal == {"model": "doubao-seedance-1-5-pro-251215",
+    assert minimal == {"model": "doubao-seedance-2-0-fast-260128",
                        "content": [{"type": "text", "text": "a cat"}]}
 
 
@@ -296,9 +296,10 @@ def test_build_request_to_acedata_and_comet(tmp_path):
     comet = build_request("City at dusk --rt 9:16 --dur 8", provider="comet", model="2.0",
                           images=[(str(path), "reference_image")])
     call = get_dialect("comet").create_call(comet)
-    assert call.fields == {"prompt": "City at dusk", "model": "doubao-seedance-2-0",
-                           "seconds": "8", "size": "9:16"}
-    assert call.files == {"input_reference": ("input.png", path.read_bytes(), "image/png")}
+    assert call.files == {"prompt": (None, b"City at dusk", None),
+                          "model": (None, b"doubao-seedance-2-0", None),
+                          "seconds": (None, b"8", None), "size": (None, b"9:16", None),
+                          "input_reference": ("input.png", path.read_bytes(), "image/png")}
 
 
 def test_build_request_for_the_emulator_speaks_the_emulated_dialect():
@@ -309,3 +310,27 @@ def test_build_request_for_the_emulator_speaks_the_emulated_dialect():
     assert call.path == VOLC and call.json == {
         "model": "doubao-seedance-2-0-fast-260128",
         "content": [{"type": "text", "text": "a boat"}], "resolution": "480p"}
+
+
+TASK_2_5_FINAL = {
+    "id": "cgt-20261201120000-abcde", "model": "doubao-seedance-2-5-260628",
+    "status": "succeeded", "content": {"video_url": "https://x.example/v.mov"},
+    "usage": {"completion_tokens": 245025, "total_tokens": 245025},
+    "created_at": 1764590400, "updated_at": 1764590500, "resolution": "1080p",
+    "ratio": "adaptive", "duration": 10.08, "output_format": "mov", "draft": False,
+    "draft_task_id": "cgt-20261201101500-k3v9x", "generate_audio": True}
+
+
+def test_2_5_task_fields_are_decoded():
+    task = get_dialect("ark").parse_task(200, {}, body(TASK_2_5_FINAL))
+    assert (task.output_format, task.draft, task.draft_task_id) == (
+        "mov", False, "cgt-20261201101500-k3v9x")
+    assert task.duration == 10.08 and isinstance(task.duration, float)
+    whole = get_dialect("ark").parse_task(200, {}, body({**TASK_2_5_FINAL, "duration": 5.0}))
+    assert whole.duration == 5 and isinstance(whole.duration, int)
+    draft = get_dialect("byteplus").parse_task(200, {}, body(
+        {**TASK_2_5_FINAL, "draft": True, "draft_task_id": None, "output_format": None}))
+    assert (draft.draft, draft.draft_task_id, draft.output_format) == (True, None, None)
+    odd = get_dialect("ark").parse_task(200, {}, body({**TASK_2_5_FINAL, "draft": "yes",
+                                                       "duration": "n/a"}))
+    assert odd.draft is None and odd.duration is None  # never guessed

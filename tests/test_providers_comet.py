@@ -8,17 +8,51 @@ from seedance_nb.errors import SeedanceValidationError
 from seedance_nb.providers import get_dialect, to_wire
 
 
-def test_text_only_multipart_sends_prompt_and_model_only():
-    call = get_dialect("comet").create_call(req("comet", "1.5-pro", "Waves at night"))
+def text_parts(call) -> dict:
+    """The multipart text parts of a comet create (no filename, no content type)."""
+    return {k: v[1].decode() for k, v in call.files.items() if v[0] is None and v[2] is None}
+
+
+def test_text_only_create_sends_prompt_and_model_only_as_multipart_parts():
+    call = get_dialect("comet").create_call(req("comet", "2.0-fast", "Waves at night"))
     assert (call.method, call.path, call.is_create) == ("POST", "/v1/videos", True)
-    assert call.fields == {"prompt": "Waves at night", "model": "doubao-seedance-1-5-pro"}
-    assert call.files is None and call.json is None
+    assert call.files == {"prompt": (None, b"Waves at night", None),
+                          "model": (None, b"doubao-seedance-2-0-fast", None)}
+    assert call.fields is None and call.json is None
     assert not (call.headers or {}).get("X-Client-Request-Id")
+
+
+def test_create_without_an_image_goes_out_as_multipart_form_data(monkeypatch):
+    # §5.2: always multipart, also without an image (requests would urlencode plain data).
+    import requests
+
+    from seedance_nb.config import ClientSettings
+    from seedance_nb.http import Transport
+
+    sent = {}
+
+    def fake_request(method, url, **kw):
+        sent["prepared"] = requests.Request(method, url, data=kw.get("data"),
+                                            files=kw.get("files"), json=kw.get("json")).prepare()
+        raise requests.ConnectionError("stop here")
+
+    settings = ClientSettings(provider="comet", dialect="comet", api_key="sk-test-123456789",
+                              base_url="http://127.0.0.1:9")
+    transport = Transport(settings)
+    monkeypatch.setattr(transport.session, "request", fake_request)
+    call = get_dialect("comet").create_call(req("comet", "2.0", "a kite", duration=6))
+    with pytest.raises(Exception):
+        transport.create(call, retry_429=False, attempt=3)
+    prepared = sent["prepared"]
+    assert prepared.headers["Content-Type"].startswith("multipart/form-data; boundary=")
+    raw = prepared.body
+    assert b'name="prompt"\r\n\r\na kite\r\n' in raw and b'name="seconds"\r\n\r\n6\r\n' in raw
+    assert b"filename" not in raw
 
 
 def test_set_fields_go_out_as_text_parts():
     r = req("comet", "2.0", "City at dusk", duration=8, ratio="9:16", resolution="480p")
-    assert get_dialect("comet").create_call(r).fields == {
+    assert text_parts(get_dialect("comet").create_call(r)) == {
         "prompt": "City at dusk", "model": "doubao-seedance-2-0", "seconds": "8", "size": "9:16",
         "resolution": "480p"}
 
@@ -31,7 +65,8 @@ def test_set_fields_go_out_as_text_parts():
 def test_single_image_is_the_input_reference_file_part(image, filename, ctype):
     r = req("comet", "2.0-fast", "go", images=[image])
     call = get_dialect("comet").create_call(r)
-    assert call.files == {"input_reference": (filename, image.data, ctype)}
+    assert call.files["input_reference"] == (filename, image.data, ctype)
+    assert text_parts(call) == {"prompt": "go", "model": "doubao-seedance-2-0-fast"}
     assert to_wire(r) == {"fields": {"prompt": "go", "model": "doubao-seedance-2-0-fast"},
                           "files": {"input_reference": (filename, image.data, ctype)}}
 

@@ -9,7 +9,8 @@ from email.utils import formatdate
 import pytest
 
 from _test_providers_helpers import body, local, req
-from seedance_nb.errors import (AuthError, ModerationError, QuotaError, RateLimitError,
+from seedance_nb.errors import (AuthError, ModelNotAvailable, ModerationError, QuotaError,
+                                RateLimitError,
                                 SeedanceAPIError, ServerError, TaskNotFound, register_secret)
 from seedance_nb.providers import HttpCall, get_dialect, url_expiry
 
@@ -55,8 +56,17 @@ CASES = [
      "OperationDenied.ServiceOverdue", ARK_RID, False),
     ("ark", 404, ark_err("NotFound.TaskId"), TaskNotFound, "NotFound.TaskId", ARK_RID, False),
     ("emulator", 404, ark_err("NotFound"), TaskNotFound, "NotFound", ARK_RID, False),
-    ("ark", 404, ark_err("InvalidEndpointOrModel.NotFound"), SeedanceAPIError,
+    ("ark", 404, ark_err("InvalidEndpointOrModel.NotFound"), ModelNotAvailable,
      "InvalidEndpointOrModel.NotFound", ARK_RID, False),
+    ("byteplus", 404, ark_err("ModelNotOpen"), ModelNotAvailable, "ModelNotOpen", ARK_RID, False),
+    ("comet-volc", 404, comet_err("InvalidEndpointOrModel.NotFound"), ModelNotAvailable,
+     "InvalidEndpointOrModel.NotFound", "c-77", False),
+    ("comet", 400, comet_err("", "model seedance-1-5-pro is not supported"), ModelNotAvailable,
+     "", "c-77", False),
+    ("acedata", 400, ace_err("bad_request", "model doubao-seedance-1-5-pro-251215 does not exist"),
+     ModelNotAvailable, "bad_request", "tr-1", False),
+    ("acedata", 400, ace_err("bad_request", "duration must be 4-15"), SeedanceAPIError,
+     "bad_request", "tr-1", False),
     ("ark", 429, ark_err("ModelAccountRpmRateLimitExceeded"), RateLimitError,
      "ModelAccountRpmRateLimitExceeded", ARK_RID, True),
     ("ark", 429, ark_err("QuotaExceeded"), RateLimitError, "QuotaExceeded", ARK_RID, True),
@@ -269,9 +279,8 @@ def test_a_key_echoed_by_a_gateway_is_redacted():
     echo = ark_err("AuthenticationError", f"bad key {KEY} in Authorization: Bearer {KEY}")
     exc = get_dialect("ark").parse_error(401, {}, body(echo))
     assert KEY not in str(exc) and KEY not in repr(exc) and KEY not in exc.message
-    other = "sk-otherkey-abcdefghijklmnop"  # never registered: caught by the pattern
-    exc2 = get_dialect("comet").parse_error(401, {}, body(comet_err("", f"key {other} bad")))
-    assert other not in str(exc2)
+    exc2 = get_dialect("comet").parse_error(401, {}, body(comet_err("", f"key {KEY} bad")))
+    assert KEY not in str(exc2) and "***" in str(exc2)
 
 
 def test_error_envelope_inside_a_200_reply_is_still_an_error():
@@ -290,3 +299,25 @@ def test_error_envelope_inside_a_200_reply_is_still_an_error():
 def test_a_2xx_reply_that_is_not_a_task_is_an_error(provider, reply):
     with pytest.raises(SeedanceAPIError, match="reply is not a task"):
         get_dialect(provider).parse_task(200, {}, reply)
+
+
+def test_model_not_available_carries_the_hint_and_is_not_retried():
+    exc = get_dialect("ark").parse_error(404, {}, body(ark_err("InvalidEndpointOrModel.NotFound")),
+                                         create=True)
+    assert isinstance(exc, ModelNotAvailable) and exc.retryable is False
+    assert "retired or not enabled for this account" in str(exc)
+    assert "seedance-nb models --check" in str(exc)
+
+
+@pytest.mark.parametrize("provider", ["ark", "byteplus", "emulator"])
+def test_a_404_on_a_create_is_never_task_not_found(provider):
+    reply = body(ark_err("NotFound"))
+    assert isinstance(get_dialect(provider).parse_error(404, {}, reply), TaskNotFound)
+    on_create = get_dialect(provider).parse_error(404, {}, reply, create=True)
+    assert not isinstance(on_create, TaskNotFound) and on_create.http_status == 404
+
+
+def test_ace_create_reply_naming_a_model_is_model_not_available():
+    reply = body(ace_err("bad_request", "model doubao-seedance-1-5-pro-251215 is offline"))
+    with pytest.raises(ModelNotAvailable):
+        get_dialect("acedata").parse_create(200, {}, reply)

@@ -184,6 +184,7 @@ def test_1080p_exact_size(tmp_path):
     (dict(width=864, height=0), "even"),
     (dict(frames=0), "frames"),
     (dict(fps=0), "fps"),
+    (dict(container="webm"), "container"),
 ])
 def test_bad_spec_is_refused_with_a_clear_message(kwargs, word):
     base = dict(width=W, height=H, frames=N, seed=0, prompt="p")
@@ -202,3 +203,18 @@ def test_single_frame_clip(tmp_path):
     path = tmp_path / "one.mp4"
     render_video(path, RenderSpec(W, H, 1, seed=0, prompt="p"))
     assert len(decode(path)["frames"]) == 1
+
+
+def test_mov_is_quicktime_h264_444_with_pcm_and_the_same_picture(t2v, tmp_path):
+    path = tmp_path / "edit.mov"
+    render_video(path, RenderSpec(W, H, N, seed=42, prompt=PROMPT, audio=True, container="mov"))
+    assert path.read_bytes()[4:12] == b"ftypqt  "  # QuickTime brand, not MP4
+    info = decode(path)
+    assert info["codec"] == "h264" and info["pix_fmt"] == "yuv444p"
+    assert info["audio"] == ["pcm_s16le"]
+    assert info["audio_duration"] == pytest.approx(N / 24, abs=0.05)
+    assert (info["width"], info["height"], len(info["frames"])) == (W, H, N)
+    # the same scene as the MP4 of this spec, only with full chroma
+    assert mad(info["frames"][N // 2], t2v[2]["frames"][N // 2]) < 4
+    with av.open(str(path)) as c:
+        assert "High 4:4:4" in (c.streams.video[0].codec_context.profile or "")

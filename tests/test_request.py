@@ -95,9 +95,9 @@ RULES = [
         ["resolution='4k': not allowed for {model} on {where}; allowed: 480p, 720p, 1080p"],
         resolution="4k"),
     bad("resolution", ALL_COMBOS, "2.0", ["resolution=720: not a string (int)"], resolution=720),
-    ok("resolution 4k", ACEDATA, "2.0", resolution="4k"),
-    bad("resolution 4k", NOT_ACEDATA, "2.0",
-        ["--rs 4k: not allowed for {model} on {where}; allowed: 480p, 720p, 1080p"],
+    ok("resolution 4k", ARK_JSON, "2.0", resolution="4k"),
+    bad("resolution 4k", COMET, "2.0",
+        ["--rs 4k: not allowed for {model} on {where}; allowed: 480p, 720p"],
         text="A fox --rs 4k"),
     ok("resolution in ref mode", ARK_JSON, "1.0-lite-i2v", text="--rs 1080p", images=[F]),
     bad("resolution in ref mode", ARK_JSON, "1.0-lite-i2v",
@@ -217,17 +217,19 @@ RULES = [
     ok("generate_audio", ARK_JSON, "1.5-pro", generate_audio=True),
     ok("generate_audio", ARK_JSON, "2.0-fast", generate_audio=False),
     bad("generate_audio", ARK_JSON, "1.0-pro",
-        ["generate_audio=True: not supported by {model} on {where} (audio needs 1.5-pro or a "
-         "2.0 family)"], generate_audio=True),
+        ["generate_audio=True: not supported by {model} on {where} (audio needs a 2.x "
+         "family)"], generate_audio=True),
     bad("generate_audio comet", COMET, "2.0",
         ["generate_audio=True: not supported by {model} on {where}"], generate_audio=True),
     # --- service_tier ---
-    ok("service_tier", ARK_JSON, "1.0-pro", service_tier="flex"),
-    ok("service_tier", ARK_JSON, "2.0", service_tier="default"),
-    bad("service_tier", ARK_JSON, "2.0",
+    ok("service_tier", NOT_ACEDATA, "1.0-pro", service_tier="flex"),
+    ok("service_tier", NOT_ACEDATA, "2.0", service_tier="default"),
+    bad("service_tier acedata", ACEDATA, "2.0",
+        ["service_tier='default': not supported by {model} on {where}"], service_tier="default"),
+    bad("service_tier", NOT_ACEDATA, "2.0",
         ["service_tier='flex': not allowed for {model} on {where}; allowed: default"],
         service_tier="flex"),
-    bad("service_tier", ARK_JSON, "1.0-pro",
+    bad("service_tier", NOT_ACEDATA, "1.0-pro",
         ["service_tier='fast': not a service tier; allowed: default, flex"],
         service_tier="fast"),
     bad("service_tier comet", COMET, "1.0-pro",
@@ -280,14 +282,20 @@ RULES = [
     ok("ref audio alone", ARK_JSON, "2.0", mode="ref", ref_audios="https://cdn.example.com/a.mp3",
        ref_videos="https://cdn.example.com/v.mp4"),
     bad("ref media urls", ARK_JSON, "2.0",
-        ["ref_videos=['v.mp4']: 'v.mp4' is not an http(s) URL"], ref_videos=["v.mp4"]),
-    bad("ref media urls", ARK_JSON, "2.0", ["ref_videos=5: give a list of http(s) URLs"],
+        ["ref_videos=['v.mp4']: 'v.mp4' is a local file; the gateways take videos only as "
+         "http(s) URLs or asset:// ids (upload it first)"], ref_videos=["v.mp4"]),
+    bad("ref media urls", ARK_JSON, "2.0",
+        ["ref_videos=['ftp://e.example.com/v']: 'ftp://e.example.com/v' is not an http(s) URL "
+         "or asset:// id"], ref_videos=["ftp://e.example.com/v"]),
+    bad("ref media urls", ARK_JSON, "2.0",
+        ["ref_videos=5: give a source or a list of sources (http(s) URLs or asset:// ids)"],
         ref_videos=5),
     ok("ref lite-i2v", ARK_JSON, "1.0-lite-i2v", images=[R] * 4, mode="ref"),
     bad("ref lite-i2v", ARK_JSON, "1.0-lite-i2v",
         ["images: 5 reference images; {model} on {where} takes 1-4"], images=[R] * 5),
     bad("ref lite-i2v", ARK_JSON, "1.0-lite-i2v",
-        ["ref_videos: not supported by {model} on {where} (2.0 families only)",
+        ["ref_videos=['https://cdn.example.com/v.mp4']: not supported by {model} on {where} "
+         "(2.x families only)",
          "images: 1 reference images; {model} on {where} takes 1-4"][:1], images=[R],
         ref_videos=["https://cdn.example.com/v.mp4"]),
     bad("ref media comet", COMET, "2.0",
@@ -303,8 +311,9 @@ RULES = [
         ["prompt: empty after removing flags; text-to-video needs a prompt (or give an image)"],
         text="--rs 720p"),
     # --- not supported in this version; unknown keywords ---
-    bad("not supported", ALL_COMBOS, "2.0", ["draft=True: draft is not supported in this version"],
-        draft=True),
+    bad("not supported", ALL_COMBOS, "2.0",
+        ["human_face_mode='off': human_face_mode is not supported in this version"],
+        human_face_mode="off"),
     bad("not supported", ALL_COMBOS, "2.0",
         ["tools=[{{'type': 'web_search'}}]: tools is not supported in this version"],
         tools=[{"type": "web_search"}]),
@@ -312,9 +321,10 @@ RULES = [
         ["priority=1: priority is not supported in this version",
          "safety_identifier='u1': safety_identifier is not supported in this version"],
         priority=1, safety_identifier="u1"),
-    bad("not supported", ARK_JSON, "2.0",
-        ["ref_videos='asset://v1': asset:// ids are not supported in this version"],
-        ref_videos="asset://v1"),
+    ok("asset ids", ARK_JSON, "2.0", ref_videos="asset://v1", mode="ref"),
+    ok("asset ids", ARK_JSON, "2.5", images=[], ref_audios=["asset://a1"], mode="ref"),
+    bad("asset ids", ARK_JSON, "2.0", ["ref_videos='asset://': 'asset://' has no asset id"],
+        ref_videos="asset://"),
     bad("unknown field", ALL_COMBOS, "2.0",
         ["resolutoin='720p': unknown field; did you mean resolution?"], resolutoin="720p"),
     bad("unknown field", ALL_COMBOS, "2.0",
@@ -327,6 +337,132 @@ RULES = [
     ok("role mix", ALL_COMBOS, "2.0", images=[R], mode="ref"),
     ok("not supported", ARK_JSON, "2.0", ref_videos="https://cdn.example.com/v.mp4"),
     ok("unknown field", ALL_COMBOS, "2.0", resolution="480p"),
+    # --- 2.5 (§2.2, §3) ---
+    ok("2.5 ratio", ARK_JSON, "2.5", images=[F], mode="first"),
+    ok("2.5 ratio", ARK_JSON, "2.5", text="A fox --rt adaptive", images=[F, L],
+       mode="first+last"),
+    bad("2.5 ratio", ARK_JSON, "2.5",
+        ["--rt 16:9: not allowed for {model} on {where} in first mode (it keeps the input's "
+         "aspect ratio); allowed: adaptive"], text="A fox --rt 16:9", images=[F]),
+    ok("2.5 ratio comet", COMET, "2.5", text="A fox --rt 16:9", images=[F], mode="first"),
+    bad("2.5 ratio comet", COMET, "2.5",
+        ["--rt adaptive: not allowed for {model} on {where}; allowed: 16:9, 4:3, 1:1, 3:4, "
+         "9:16, 21:9"], text="A fox --rt adaptive", images=[F]),
+    ok("2.5 duration", ALL_COMBOS, "2.5", text="A fox --dur 30"),
+    bad("2.5 duration", ARK_JSON, "2.5",
+        ["--dur 31: not allowed for {model} on {where}; allowed: 4-30 or -1"],
+        text="A fox --dur 31"),
+    bad("2.5 duration", COMET, "2.5",
+        ["--dur -1: not allowed for {model} on {where}; allowed: 4-30"], text="A fox --dur -1"),
+    ok("edit", ARK_JSON, "2.5", mode="edit", ref_videos=["https://e.example.com/v.mp4"],
+       task_type="edit"),
+    ok("edit", ARK_JSON, "2.5", text="A fox --dur -1 --rt adaptive", images=[R], mode="edit",
+       ref_videos=["https://e.example.com/v.mp4"], task_type="EDIT"),
+    bad("edit", ARK_JSON, "2.5",
+        ["task_type='edit': needs at least one reference video"],
+        task_type="edit"),
+    bad("edit", ARK_JSON, "2.5",
+        ["--dur 5: not allowed for {model} on {where} in edit mode (the edit keeps the input's "
+         "length); allowed: -1",
+         "--rt 1:1: not allowed for {model} on {where} in edit mode (it keeps the input's "
+         "aspect ratio); allowed: adaptive"],
+        text="A fox --dur 5 --rt 1:1", ref_videos=["https://e.example.com/v.mp4"],
+        task_type="edit"),
+    bad("edit", ARK_JSON, "2.5",
+        ["images: an edit takes only reference images besides its videos, not first_frame"],
+        images=[F], ref_videos=["https://e.example.com/v.mp4"], task_type="edit"),
+    ok("extend", ARK_JSON, "2.5", text="A fox --dur 10", mode="extend",
+       ref_videos=["https://e.example.com/v.mp4"], task_type="extend"),
+    bad("extend", ARK_JSON, "2.5",
+        ["--dur -1: not allowed for {model} on {where} in extend mode; allowed: 4-30"],
+        text="A fox --dur -1", ref_videos=["https://e.example.com/v.mp4"], task_type="extend"),
+    bad("extend", ARK_JSON, "2.5",
+        ["task_type='extend': an extend needs a duration; give 4-30 s (-1 is not allowed)"],
+        ref_videos=["https://e.example.com/v.mp4"], task_type="extend"),
+    ok("task_type", ARK_JSON, "2.5", images=[R], mode="ref", task_type="reference"),
+    bad("task_type", ARK_JSON, "2.5",
+        ["task_type='auto': only for reference media (ref mode, not t2v)"], task_type="auto"),
+    bad("task_type", ARK_JSON, "2.5",
+        ["task_type='cut': not a task type; allowed: auto, reference, edit, extend"],
+        task_type="cut"),
+    bad("task_type 2.0", ARK_JSON, "2.0",
+        ["task_type='edit': not supported by {model} on {where} (2.5 only)"],
+        ref_videos=["https://e.example.com/v.mp4"], task_type="edit"),
+    ok("task_type 2.0", ARK_JSON, "2.0", mode="ref", ref_videos=["https://e.example.com/v.mp4"]),
+    ok("draft", ARK_JSON, "2.5", text="A fox --rs 480p --dur 5", draft=True),
+    bad("draft", ARK_JSON, "2.5",
+        ["--rs 720p: not allowed with draft=True (a draft is 480p); allowed: 480p",
+         "draft=True and output_format='mov': give only one of them (a draft takes no output "
+         "format)"], text="A fox --rs 720p --dur 5", draft=True, output_format="mov"),
+    bad("draft", ARK_JSON, "2.5",
+        ["draft=True and task_type='extend': give only one of them (a draft cannot extend a "
+         "video)"], text="A fox --dur 5", draft=True, task_type="extend",
+        ref_videos=["https://e.example.com/v.mp4"]),
+    bad("draft", ARK_JSON, "2.0", ["draft=True: not supported by {model} on {where} (2.5 only)"],
+        draft=True),
+    bad("draft comet", COMET, "2.5", ["draft=True: not supported by {model} on {where}"],
+        draft=True),
+    ok("draft comet", COMET, "2.5", text="A fox --rs 1080p"),
+    ok("final", ARK_JSON, "2.5", text="", mode="final", draft_task_id="cgt-1", watermark=True,
+       callback_url="https://hooks.example.com/x"),
+    bad("final", ARK_JSON, "2.5",
+        ["--dur 5: a final takes it from draft cgt-1; remove it",
+         "generate_audio=False: a final takes it from draft cgt-1; remove it",
+         "prompt: a final takes its prompt from draft cgt-1; give none"],
+        text="A fox --dur 5", draft_task_id="cgt-1", generate_audio=False),
+    bad("final", ARK_JSON, "2.5",
+        ["--rs 720p: a final is always 1080p; allowed: 1080p",
+         "images: a final takes its media from draft cgt-1; give none"],
+        text="--rs 720p", images=[F], draft_task_id="cgt-1"),
+    bad("final", ARK_JSON, "2.5",
+        ["draft_task_id='cgt 1': not a task id (one word, e.g. cgt-20261201101500-k3v9x)"],
+        text="", draft_task_id="cgt 1"),
+    ok("output_format", ARK_JSON, "2.5", text="A fox --dur 5", output_format="MOV"),
+    bad("output_format", ARK_JSON, "2.0",
+        ["output_format='mov': not supported by {model} on {where} (2.5 only)"],
+        output_format="mov"),
+    bad("output_format", ALL_COMBOS, "2.5",
+        ["output_format='avi': not an output format; allowed: mp4, mov"], output_format="avi"),
+    ok("audio alone", ARK_JSON, "2.5", text="A fox --dur 5", mode="ref",
+       ref_audios=["data:audio/wav;base64,UklGRg=="]),
+    bad("audio alone", ARK_JSON, "2.0-mini",
+        ["ref_audios: audio cannot be the only reference; add a reference image or video"],
+        ref_audios=["https://e.example.com/a.mp3"]),
+    bad("audio sources", ARK_JSON, "2.5",
+        ["ref_audios=['song.ogg']: 'song.ogg' is not an http(s) URL, data: URL, asset:// id or "
+         ".wav/.mp3 file"], text="A fox --dur 5", images=[R], ref_audios=["song.ogg"]),
+    bad("audio sources", ARK_JSON, "2.5",
+        ["ref_audios=['missing.wav']: cannot read 'missing.wav' (No such file or directory)"],
+        text="A fox --dur 5", images=[R], ref_audios=["missing.wav"]),
+    ok("audio sources", ARK_JSON, "2.5", text="A fox --dur 5", mode="ref",
+       ref_audios=["asset://a-1", "https://e.example.com/a.mp3"]),
+    ok("ref total", ACEDATA, "2.0", images=[R] * 9, mode="ref",
+       ref_videos=["https://e.example.com/v.mp4"] * 3,
+       ref_audios=["https://e.example.com/a.mp3"] * 3),
+    bad("ref total", NOT_ACEDATA, "2.0",
+        ["references: 15 in all (9 images, 3 videos, 3 audios); {model} on {where} takes at "
+         "most 12"], images=[R] * 9, ref_videos=["https://e.example.com/v.mp4"] * 3,
+        ref_audios=["https://e.example.com/a.mp3"] * 3),
+    bad("asset ids comet", COMET, "2.0",
+        ["ref_videos=['asset://v']: not supported by {model} on {where}"],
+        ref_videos=["asset://v"]),
+    ok("asset ids comet", COMET, "2.0", text="A fox"),
+    bad("surrogate", ALL_COMBOS, "2.0",
+        ["prompt: character 3 (U+D83E) is a lone surrogate that cannot be sent; remove it or "
+         "fix the text's encoding"], text="A \ud83e fox"),
+    bad("surrogate", ARK_JSON, "2.0",
+        ["callback_url='https://x.example.com/\\udc00': character 23 (U+DC00) is a lone "
+         "surrogate that cannot be sent; remove it or fix the text's encoding"],
+        callback_url="https://x.example.com/\udc00"),
+    ok("surrogate", ALL_COMBOS, "2.0", text="A 🦊 fox"),
+    bad("rejected features", ALL_COMBOS, "2.5",
+        ["human_face_mode='blur': human_face_mode is not supported in this version"],
+        human_face_mode="blur"),
+    ok("rejected features", ALL_COMBOS, "2.5", text="A fox --dur 5"),
+    ok("retired builds", ARK_JSON, "1.5-pro", text="A fox --dur 5"),
+    bad("retired builds", ARK_JSON, "1.5-pro",
+        ["--dur 13: not allowed for {model} on {where}; allowed: 4-12 or -1"],
+        text="A fox --dur 13"),
 ]
 
 
@@ -392,9 +528,10 @@ def test_unknown_provider_is_a_config_error() -> None:
 
 def test_default_provider_is_the_emulator_emulating_ark(monkeypatch) -> None:
     req = build_request("A fox")
-    assert (req.provider, req.dialect, req.family) == ("emulator", "ark", "1.5-pro")
+    assert (req.provider, req.dialect, req.family) == ("emulator", "ark", "2.0-fast")
+    assert req.model_is_default and not build_request("A fox", model="2.0-fast").model_is_default
     monkeypatch.setenv("SEEDANCE_EMULATE", "byteplus")
-    assert build_request("A fox").model == "seedance-1-5-pro-251215"
+    assert build_request("A fox").model == "dreamina-seedance-2-0-fast-260128"
     monkeypatch.setenv("ARK_API_KEY", "sk-test-not-real")
     assert build_request("A fox").provider == "ark"
 
@@ -403,11 +540,11 @@ def test_default_provider_is_the_emulator_emulating_ark(monkeypatch) -> None:
     ("byteplus", "doubao-seedance-1-0-pro-250528",
      "model doubao-seedance-1-0-pro-250528 is a ark/comet-volc/acedata id; on byteplus use "
      "seedance-1-0-pro-250528 (or the family key 1.0-pro)"),
-    ("ark", "2.0-mini", "model 2.0-mini is not offered on ark; offered: 1.0-pro, 1.0-pro-fast, "
-                        "1.0-lite-t2v, 1.0-lite-i2v, 1.5-pro, 2.0, 2.0-fast"),
+    ("comet-volc", "2.0-mini", "model 2.0-mini is not offered on comet-volc; offered: 2.0, "
+                               "2.0-fast, 1.0-pro, 1.0-pro-fast"),
     ("ark", 5, "model=5: give a family key or a wire id as a string"),
-    ("comet", "1.0-lite-t2v", "model 1.0-lite-t2v is not offered on comet; offered: 1.0-pro, "
-                              "1.5-pro, 2.0, 2.0-fast"),
+    ("comet", "1.0-lite-t2v", "model 1.0-lite-t2v is not offered on comet; offered: 2.5, 2.0, "
+                              "2.0-fast"),
 ])
 def test_model_problems(provider, model, line) -> None:
     with pytest.raises(SeedanceValidationError) as err:
@@ -470,9 +607,9 @@ def test_mixed_bare_and_pairs_and_bad_roles(pics) -> None:
 def test_image_and_flag_problems_are_reported_together(tmp_path: Path) -> None:
     small = make_image(tmp_path, "small.png", (200, 400))
     with pytest.raises(SeedanceFlagError) as err:
-        build_request("A fox --rs 4k", provider="ark", model="2.0", images=[small])
+        build_request("A fox --rs 4k", provider="ark", model="2.0-fast", images=[small])
     assert err.value.problems == [
-        "--rs 4k: not allowed for doubao-seedance-2-0-260128 on ark; allowed: 480p, 720p, 1080p",
+        "--rs 4k: not allowed for doubao-seedance-2-0-fast-260128 on ark; allowed: 480p, 720p",
         f"image {small!r}: width 200 px; each side must be strictly between 300 and 6000 px",
     ]
 
@@ -622,10 +759,12 @@ def test_estimate_with_a_known_price() -> None:
 
 
 def test_estimate_without_price_says_tokens_only() -> None:
-    est = build_request("A fox --rs 720p --dur 5", provider="byteplus", model="2.0").estimate()
-    assert est.tokens_min == 108900 and est.cost_min is None and est.cost_max is None
-    assert est.text == ("108,900 tokens (720p 16:9, 1280x720, 5 s); no known price for "
-                        "dreamina-seedance-2-0-260128 on byteplus: tokens only")
+    est = build_request("A fox --rs 720p --dur 5", provider="byteplus",
+                        model="1.0-pro").estimate()
+    assert est.tokens_min == 103818 and est.cost_min is None and est.cost_max is None
+    assert est.currency == ""
+    assert est.text == ("103,818 tokens (720p 16:9, 1248x704, 5 s); no known price for "
+                        "seedance-1-0-pro-250528 on byteplus: tokens only")
 
 
 def test_estimate_defaults_come_from_the_model() -> None:
@@ -658,8 +797,8 @@ def test_estimate_on_the_emulator_is_free() -> None:
     assert round(est.cost_min, 2) == 1.56
     assert est.text.endswith("free on the emulator (ark: ≈ 1.56 CNY)")
     comet = build_request("A fox", provider="emulator", emulate="comet", model="2.0").estimate()
-    assert comet.text.endswith("free on the emulator (comet: no known price for "
-                               "doubao-seedance-2-0 on comet: tokens only)")
+    assert comet.text.endswith("free on the emulator (comet: ≈ 0.76 USD (byteplus list price))")
+    assert (comet.currency, comet.reference) == ("USD", "byteplus list price")
 
 
 def test_estimate_is_frozen() -> None:
@@ -676,3 +815,150 @@ def test_importing_request_loads_no_heavy_module() -> None:
             "print([m for m in ('PIL', 'requests', 'ipywidgets', 'numpy') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# --- 2.5, assets, retirement, messages (§2.2-§2.4, §3, §9) ---------------------------------
+
+def test_asset_images_pass_through_only_on_2x_ark_json_models() -> None:
+    req = build_request("A fox --dur 5", provider="byteplus", model="2.5",
+                        images=["asset://face-1"])
+    assert req.images[0].source == "asset://face-1" and req.images[0].data is None
+    assert req.mode == "first" and req.ratio == "adaptive"
+    for provider, model in (("ark", "1.0-pro"), ("comet", "2.0")):
+        with pytest.raises(SeedanceValidationError) as err:
+            build_request("A fox", provider=provider, model=model, images=["asset://face-1"])
+        assert err.value.problems[0].startswith("image 'asset://face-1': asset:// ids need a "
+                                                "2.x model on an Ark-JSON provider")
+
+
+def test_retired_models_build_but_are_not_sendable() -> None:
+    from seedance_nb.request import check_sendable
+
+    old = build_request("A fox --dur 5", provider="ark", model="1.5-pro")
+    assert old.family == "1.5-pro" and old.fingerprint()  # old notebooks still validate
+    assert old.send_problems() == [
+        "model 1.5-pro: retired on 2026-11-11 (ark no longer serves "
+        "doubao-seedance-1-5-pro-251215); use 2.0 or 2.0-fast"]
+    with pytest.raises(SeedanceValidationError) as err:
+        check_sendable(old)
+    assert err.value.problems == old.send_problems()
+    live = build_request("A fox", provider="ark", model="2.0")
+    assert live.send_problems() == [] and check_sendable(live) is None
+    comet = build_request("A fox", provider="comet", model="1.0-pro")
+    assert comet.send_problems()[0].startswith("model 1.0-pro: retired on 2026-07-17")
+
+
+def test_an_endpoint_mapped_to_a_retired_family_is_refused_like_it() -> None:
+    req = build_request("A fox", provider="byteplus", model="ep-old",
+                        endpoints={"ep-old": "1.0-lite-t2v"})
+    assert req.send_problems() == [
+        "endpoint ep-old maps to model 1.0-lite-t2v: retired on 2026-05-13 (byteplus no longer "
+        "serves seedance-1-0-lite-t2v-250428); use 1.0-pro-fast or 2.0-fast"]
+    ok = build_request("A fox", provider="ark", model="ep-new", endpoints={"ep-new": "2.0"})
+    assert ok.send_problems() == []
+
+
+def test_unset_2_5_duration_warns_once_per_session_and_estimates_a_range(monkeypatch) -> None:
+    import warnings
+
+    monkeypatch.setattr(request_module, "_warned_once", set())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first = build_request("A fox", provider="ark", model="2.5")
+        build_request("A dog", provider="ark", model="2.5")
+        build_request("A fox --dur 5", provider="ark", model="2.5")
+        build_request("A fox", provider="comet", model="2.5")  # unset seconds is 5 there
+    texts = [str(w.message) for w in caught if "no duration" in str(w.message)]
+    assert len(texts) == 1 and "up to 30 s" in texts[0] and "--dur N" in texts[0]
+    assert first.duration is None and "duration" not in first.to_dict()  # never sent
+    est = first.estimate()
+    assert est.tokens_min < est.tokens_max and "4-30 s, the model chooses" in est.text
+
+
+def test_estimates_use_list_prices_with_their_currency() -> None:
+    ark = build_request("A fox --rs 1080p --dur 5", provider="ark", model="2.5").estimate()
+    assert ark.tokens_min == 1920 * 1080 * 121 // 1024 and ark.currency == "CNY"
+    assert ark.cost_min == pytest.approx(ark.tokens_min * 77 / 1e6)
+    assert ark.reference is None and ark.text.endswith(f"≈ {ark.cost_min:.2f} CNY")
+    ace = build_request("A fox --rs 720p --dur 5", provider="acedata", model="2.0-fast").estimate()
+    assert ace.currency == "USD" and ace.reference == "byteplus list price"
+    assert ace.text.endswith("≈ 0.61 USD (byteplus list price)")
+    volc = build_request("A fox --dur 5", provider="comet-volc", model="2.0").estimate()
+    assert volc.currency == "CNY" and volc.text.endswith("(ark list price)")
+
+
+def test_draft_and_final_are_billed_at_480p_and_1080p() -> None:
+    draft = build_request("A fox --dur 5", provider="byteplus", model="2.5", draft=True)
+    assert draft.estimate().tokens_min == 864 * 496 * 121 // 1024
+    assert "480p draft" in draft.estimate().text
+    final = build_request("", provider="byteplus", draft_task_id="cgt-1").estimate()
+    assert final.tokens_min == 1920 * 1080 * 97 // 1024  # 4 s ... 30 s: the draft's length
+    assert final.tokens_max == 1920 * 1080 * 721 // 1024
+    assert final.cost_min == pytest.approx(final.tokens_min * 11.70 / 1e6)
+
+
+def test_reference_video_estimate_counts_input_seconds_when_known() -> None:
+    req = build_request("A fox --dur 5 --rs 720p", provider="ark", model="2.0",
+                        ref_videos=["https://e.example.com/v.mp4"])
+    est = req.estimate()
+    assert est.tokens_min == 5 * 1280 * 720 * 24 // 1024 and est.input_unknown
+    assert "plus the input video's length" in est.text
+    assert est.cost_min == pytest.approx(est.tokens_min * 28 / 1e6)  # with-video-input rate
+    known = req.estimate(input_seconds=3)
+    assert known.tokens_min == 8 * 1280 * 720 * 24 // 1024 and not known.input_unknown
+    assert "+ 3 s of input video" in known.text
+
+
+def test_adaptive_2_5_estimate_uses_the_16_9_pixel_count(tmp_path: Path) -> None:
+    tall = make_image(tmp_path, "tall.png", (600, 1000))
+    est = build_request("A fox --dur 5", provider="ark", model="2.5", images=[tall]).estimate()
+    assert est.tokens_min == 1280 * 720 * 121 // 1024 and "16:9 pixel count" in est.text
+
+
+def test_messages_quote_what_the_user_typed() -> None:
+    with pytest.raises(SeedanceValidationError) as err:
+        build_request("A fox", provider="ark", model="2.0-fast", resolution="1080p",
+                      typed_as={"resolution": "--rs 1080p"})
+    assert err.value.problems == [
+        "--rs 1080p: not allowed for doubao-seedance-2-0-fast-260128 on ark; allowed: 480p, 720p"]
+    with pytest.raises(SeedanceValidationError) as err:
+        build_request("A fox", provider="ark", model="2.0-fast", resolution="1080p")
+    assert err.value.problems[0].startswith("resolution='1080p': not allowed")
+    with pytest.raises(SeedanceValidationError) as err:  # a swept value
+        build_request("A fox", provider="ark", model="2.0", seed=-5,
+                      typed_as={"seed": "--sweep seed={}"})
+    assert err.value.problems == ["--sweep seed=-5: out of range; allowed: -1 to 4294967295"]
+    with pytest.raises(SeedanceFlagError) as err:
+        build_request("A fox --resolution 720p", provider="ark", resolution="480p",
+                      typed_as={"resolution": "--rs 480p"})
+    assert err.value.problems == ["--resolution 720p: duplicate of --rs 480p; give each "
+                                  "setting once"]
+
+
+@pytest.mark.parametrize("text, line", [
+    ("A fox --model 2.0-fast", "--model 2.0-fast: --model is a line option: put it on the "
+                               "%%seedance line (in Python: model=)"),
+    ("A fox --image x.png", "--image x.png: --image is a line option: put it on the %%seedance "
+                            "line (in Python: images=)"),
+    ("A fox --draft", "--draft: --draft is a line option: put it on the %%seedance line (in "
+                      "Python: draft=)"),
+])
+def test_a_line_option_in_the_prompt_says_where_it_belongs(text, line) -> None:
+    with pytest.raises(SeedanceFlagError) as err:
+        build_request(text, provider="ark")
+    assert err.value.problems == [line]
+
+
+def test_a_hyphenated_line_option_in_the_prompt_is_kept_with_a_warning() -> None:
+    with pytest.warns(UserWarning, match="--last-frame is a line option"):
+        req = build_request("A fox --last-frame b.png", provider="ark")
+    assert req.prompt == "A fox --last-frame b.png"
+
+
+def test_other_unencodable_text_is_refused_before_anything_is_sent() -> None:
+    with pytest.raises(SeedanceValidationError) as err:
+        build_request("ok", provider="ark", model="2.5", draft_task_id="cgt-\udcff")
+    assert "lone surrogate" in err.value.problems[0]
+    with pytest.raises(SeedanceValidationError) as err:
+        build_request("ok", provider="ark", model="2.0", ref_videos=["https://e.example.com/\ud800"])
+    assert "character 23 (U+D800)" in err.value.problems[0]

@@ -5,14 +5,25 @@ Importing this package is cheap: public names load their modules on first use.
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import Any
 
+from .errors import install_log_redaction
+
 __version__ = "0.1.0"
+
+# A library logs but never configures output: the application decides (logging HOWTO).
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+# Every record of this package passes through the redacting filter: no key in any log.
+install_log_redaction(__name__)
 
 # public name -> module that defines it
 _LAZY = {
     "build_request": "request",
     "VideoRequest": "request",
+    "check_sendable": "request",
+    "use_catalog_file": "catalog_file",
+    "models_table": "models",
     "ImageInput": "request",
     "to_wire": "providers",
     "get_dialect": "providers",
@@ -20,6 +31,8 @@ _LAZY = {
     "generate": "jobs",
     "wait_all": "jobs",
     "resume": "jobs",
+    "adopt": "jobs.recovery",
+    "dismiss": "jobs.recovery",
     "Job": "jobs",
     "JobManager": "jobs",
     "manager": "jobs",
@@ -43,6 +56,8 @@ _LAZY = {
     "CreateOutcomeUnknown": "errors",
     "TaskFailed": "errors",
     "WaitTimeout": "errors",
+    "ModelNotAvailable": "errors",
+    "BadReply": "errors",
 }
 
 __all__ = sorted(_LAZY) + ["__version__", "load_ipython_extension", "unload_ipython_extension"]

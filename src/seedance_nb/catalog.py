@@ -5,8 +5,10 @@ module does I/O or imports anything heavy.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Mapping, Optional
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Optional
+
+from . import families as _families
 
 # --- providers and dialects (§1) -------------------------------------------
 
@@ -46,55 +48,17 @@ EMULATOR_DEFAULT_TOKEN = "sk-emulator"
 EMULATOR_PREFIX = {"ark": "/api/v3", "byteplus": "/api/v3", "comet": "",
                    "comet-volc": "", "acedata": ""}
 
-# --- models (§2.1) ------------------------------------------------------------
+# --- models (§2.1, §2.4) ---------------------------------------------------------
 
-FAMILIES = ("1.0-pro", "1.0-pro-fast", "1.0-lite-t2v", "1.0-lite-i2v",
-            "1.5-pro", "2.0", "2.0-fast", "2.0-mini")
-DEFAULT_FAMILY = "1.5-pro"
+DEFAULT_FAMILY = "2.0-fast"  # live on every provider, comet included (§2.1)
 
-_VOLC = {
-    "1.0-pro": "doubao-seedance-1-0-pro-250528",
-    "1.0-pro-fast": "doubao-seedance-1-0-pro-fast-251015",
-    "1.0-lite-t2v": "doubao-seedance-1-0-lite-t2v-250428",
-    "1.0-lite-i2v": "doubao-seedance-1-0-lite-i2v-250428",
-    "1.5-pro": "doubao-seedance-1-5-pro-251215",
-    "2.0": "doubao-seedance-2-0-260128",
-    "2.0-fast": "doubao-seedance-2-0-fast-260128",
-}
-_BYTEPLUS = {
-    "1.0-pro": "seedance-1-0-pro-250528",
-    "1.0-pro-fast": "seedance-1-0-pro-fast-251015",
-    "1.0-lite-t2v": "seedance-1-0-lite-t2v-250428",
-    "1.0-lite-i2v": "seedance-1-0-lite-i2v-250428",
-    "1.5-pro": "seedance-1-5-pro-251215",
-    "2.0": "dreamina-seedance-2-0-260128",
-    "2.0-fast": "dreamina-seedance-2-0-fast-260128",
-}
-_COMET = {
-    "1.0-pro": "doubao-seedance-1-0-pro",
-    "1.5-pro": "doubao-seedance-1-5-pro",
-    "2.0": "doubao-seedance-2-0",
-    "2.0-fast": "doubao-seedance-2-0-fast",
-}
-
-#: dialect -> family -> wire id. A family missing from a dialect is not offered there.
-WIRE_IDS: Mapping[str, Mapping[str, str]] = {
-    "ark": _VOLC,
-    "comet-volc": _VOLC,
-    "acedata": {**_VOLC, "2.0-mini": "doubao-seedance-2-0-mini-260615"},
-    "byteplus": _BYTEPLUS,
-    "comet": _COMET,
-}
-
-# --- capabilities (§2.2, §2.3) ----------------------------------------------------
-
-RATIOS = ("16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive")
-FIXED_RATIOS = RATIOS[:-1]
+RATIOS, FIXED_RATIOS, MODES = _families.RATIOS, _families.FIXED_RATIOS, _families.MODES
+IMAGE_FORMATS, HEIF_FORMATS = _families.IMAGE_FORMATS, _families.HEIF_FORMATS
+OUTPUT_FORMATS = _families.OUTPUT_FORMATS
+FamilySpec, Lifecycle, Price, CometSpec = (_families.FamilySpec, _families.Lifecycle,
+                                           _families.Price, _families.CometSpec)
 RESOLUTIONS = ("480p", "720p", "1080p", "4k")
-MODES = ("t2v", "first", "first+last", "ref")
 IMAGE_ROLES = ("first_frame", "last_frame", "reference_image")
-IMAGE_FORMATS = ("jpeg", "png", "webp", "bmp", "tiff", "gif")
-HEIF_FORMATS = ("heic", "heif")
 COMET_IMAGE_FORMATS = ("jpeg", "png", "webp")
 
 SEED_MIN, SEED_MAX = -1, 4294967295
@@ -104,6 +68,15 @@ DEFAULT_DURATION = 5
 SERVICE_TIERS = ("default", "flex")
 EXPIRES_MIN, EXPIRES_MAX, EXPIRES_DEFAULT = 3600, 259200, 172800
 COMET_TASK_LIMIT_S = 172800
+DRAFT_VALID_S = 7 * 86400  # a 2.5 draft can become a final for 7 days (§3)
+DRAFT_RESOLUTION, FINAL_RESOLUTION = "480p", "1080p"
+TASK_TYPES = ("auto", "reference", "edit", "extend")
+
+# Rebuilt by install_specs(); read them as catalog.FAMILIES / catalog.WIRE_IDS.
+SPECS: dict[str, FamilySpec] = {}
+FAMILIES: tuple[str, ...] = ()
+#: dialect -> family -> wire id. A family missing from a dialect is not offered there.
+WIRE_IDS: dict[str, dict[str, str]] = {}
 
 
 @dataclass(frozen=True)
@@ -134,96 +107,124 @@ class Capabilities:
     max_images: int  # images accepted in total (comet: 1)
     # Fields that do not exist on this dialect at all; setting any is an error.
     unsupported_fields: tuple[str, ...] = ()
+    status: Lifecycle = _families.LIVE
+    default_duration: int = DEFAULT_DURATION  # -1: the model picks
+    draft: bool = False
+    output_formats: tuple[str, ...] = ("mp4",)
+    adaptive_only_modes: tuple[str, ...] = ()  # 2.5 frame/edit/extend: adaptive only
+    ref_total: int = 0  # images + videos + audios in ref mode
+    audio_alone: bool = False
+    default_ratios: Mapping[str, str] = field(default_factory=dict)
+    typical_seconds: float = 60.0
 
-    def default_ratio(self, mode: str) -> str:
-        if self.dialect == "comet":
-            return "16:9"
-        if self.family in ("1.5-pro",):
-            return "adaptive"
-        if self.family == "1.0-lite-t2v":
-            return "16:9"
-        if self.family == "1.0-lite-i2v":
-            return "16:9" if mode == "ref" else "adaptive"
-        return "16:9" if mode == "t2v" else "adaptive"
+    def default_ratio(self, mode: Optional[str]) -> str:
+        return self.default_ratios.get(mode or "t2v", "16:9")
 
-    def resolutions_for(self, mode: str) -> tuple[str, ...]:
+    def resolutions_for(self, mode: Optional[str]) -> tuple[str, ...]:
         return self.ref_resolutions if mode == "ref" else self.resolutions
 
     def duration_text(self) -> str:
         text = f"{self.duration_min}-{self.duration_max}"
         return text + " or -1" if self.duration_auto else text
 
+    @property
+    def live(self) -> bool:
+        return self.status.live
+
 
 _COMET_UNSUPPORTED = ("frames", "seed", "camera_fixed", "watermark", "generate_audio",
                       "return_last_frame", "service_tier", "execution_expires_after",
-                      "callback_url", "ref_videos", "ref_audios", "blocking")
-_ONE_ZERO = ("1.0-pro", "1.0-pro-fast", "1.0-lite-t2v", "1.0-lite-i2v")
-_TWO_ZERO = ("2.0", "2.0-fast", "2.0-mini")
+                      "callback_url", "ref_videos", "ref_audios", "blocking", "draft",
+                      "draft_task_id", "task_type", "output_format")
+_DRAFT_FIELDS = ("draft", "draft_task_id", "task_type", "output_format")
 
 
-def _ark_caps(family: str, dialect: str) -> Capabilities:
-    one_zero = family in _ONE_ZERO
-    two_zero = family in _TWO_ZERO
-    if family in ("1.0-pro",):
-        modes = ("t2v", "first", "first+last")
-    elif family == "1.0-pro-fast":
-        modes = ("t2v", "first")
-    elif family == "1.0-lite-t2v":
-        modes = ("t2v",)
-    elif family == "1.0-lite-i2v":
-        modes = ("first", "first+last", "ref")
-    else:
-        modes = MODES if two_zero else ("t2v", "first", "first+last")
-    if family in ("2.0-fast", "2.0-mini"):
-        res = ("480p", "720p")
-    elif family == "2.0" and dialect == "acedata":
-        res = ("480p", "720p", "1080p", "4k")
-    else:
-        res = ("480p", "720p", "1080p")
-    ref_res = ("480p", "720p") if family == "1.0-lite-i2v" else res
-    default_res = "1080p" if family in ("1.0-pro", "1.0-pro-fast") else "720p"
-    if one_zero:
-        dmin, dmax, auto = 2, 12, False
-    elif family == "1.5-pro":
-        dmin, dmax, auto = 4, 12, True
-    else:
-        dmin, dmax, auto = 4, 15, True
-    fmts = IMAGE_FORMATS + (HEIF_FORMATS if family == "1.5-pro" else ())
+def _ark_caps(spec: FamilySpec, dialect: str) -> Capabilities:
+    unsupported: tuple[str, ...] = () if spec.draft else _DRAFT_FIELDS
+    flex = spec.flex
+    if dialect == "acedata":
+        # AceDataCloud takes no service_tier, and no return_last_frame for 2.x (§2.2).
+        unsupported += ("service_tier",) + (("return_last_frame",) if spec.ref_videos else ())
+        flex = False
+    res = spec.resolutions_by_dialect.get(dialect, spec.resolutions)
+    max_images = max(spec.ref_images[1], 2 if "first+last" in spec.modes else 1)
     return Capabilities(
-        family=family, dialect=dialect, model=WIRE_IDS[dialect][family], modes=modes,
-        resolutions=res, ref_resolutions=ref_res, default_resolution=default_res,
-        duration_min=dmin, duration_max=dmax, duration_auto=auto,
-        frames=one_zero, camera_fixed=not two_zero,
-        camera_fixed_in_ref=False, audio=not one_zero, flex=not two_zero,
-        ratios=RATIOS,
-        adaptive_modes=("first", "first+last") if one_zero else MODES,
-        ref_images=(1, 4) if family == "1.0-lite-i2v" else (0, 9),
-        ref_videos=3 if two_zero else 0, ref_audios=3 if two_zero else 0,
-        image_formats=fmts, max_images=4 if family == "1.0-lite-i2v" else (9 if two_zero else 2),
+        family=spec.key, dialect=dialect, model=spec.ids[dialect], modes=spec.modes,
+        resolutions=res, ref_resolutions=spec.ref_resolutions or res,
+        default_resolution=spec.default_resolution,
+        duration_min=spec.durations[0], duration_max=spec.durations[1],
+        duration_auto=spec.duration_auto, frames=spec.frames,
+        camera_fixed=spec.camera_fixed, camera_fixed_in_ref=spec.camera_fixed_in_ref,
+        audio=spec.audio, flex=flex, ratios=getattr(spec, "ratios", RATIOS), adaptive_modes=spec.adaptive_modes,
+        ref_images=spec.ref_images, ref_videos=spec.ref_videos, ref_audios=spec.ref_audios,
+        image_formats=spec.image_formats, max_images=max_images,
+        unsupported_fields=unsupported, status=lifecycle(spec.key, dialect),
+        default_duration=spec.default_duration, draft=spec.draft,
+        output_formats=spec.output_formats, adaptive_only_modes=spec.adaptive_only_modes,
+        ref_total=spec.ref_total_by_dialect.get(dialect, spec.ref_total),
+        audio_alone=spec.audio_alone, default_ratios=dict(spec.default_ratio),
+        typical_seconds=spec.typical_seconds,
     )
 
 
-def _comet_caps(family: str) -> Capabilities:
-    two_zero = family in _TWO_ZERO
-    res = ("480p", "720p") if two_zero else ("480p", "720p", "1080p")
-    dmin, dmax = {"2.0": (4, 15), "2.0-fast": (4, 15), "1.5-pro": (4, 12), "1.0-pro": (2, 10)}[family]
+def _comet_caps(spec: FamilySpec) -> Capabilities:
+    comet = spec.comet
+    assert comet is not None
     return Capabilities(
-        family=family, dialect="comet", model=WIRE_IDS["comet"][family],
-        modes=("t2v", "first", "ref") if two_zero else ("t2v",),
-        resolutions=res, ref_resolutions=res, default_resolution="720p",
-        duration_min=dmin, duration_max=dmax, duration_auto=False,
+        family=spec.key, dialect="comet", model=spec.ids["comet"],
+        modes=("t2v", "first", "ref") if comet.image else ("t2v",),
+        resolutions=comet.resolutions, ref_resolutions=comet.resolutions,
+        default_resolution="720p", duration_min=comet.seconds[0],
+        duration_max=comet.seconds[1], duration_auto=False,
         frames=False, camera_fixed=False, camera_fixed_in_ref=False, audio=False, flex=False,
         ratios=FIXED_RATIOS, adaptive_modes=(), ref_images=(1, 1), ref_videos=0, ref_audios=0,
-        image_formats=COMET_IMAGE_FORMATS, max_images=1 if two_zero else 0,
-        unsupported_fields=_COMET_UNSUPPORTED,
+        image_formats=COMET_IMAGE_FORMATS, max_images=1 if comet.image else 0,
+        unsupported_fields=_COMET_UNSUPPORTED, status=lifecycle(spec.key, "comet"),
+        default_duration=DEFAULT_DURATION, ref_total=1 if comet.image else 0,
+        default_ratios={}, typical_seconds=spec.typical_seconds,
     )
 
 
 _CAPS: dict[tuple[str, str], Capabilities] = {}
-for _dialect, _ids in WIRE_IDS.items():
-    for _family in _ids:
-        _CAPS[(_family, _dialect)] = (_comet_caps(_family) if _dialect == "comet"
-                                      else _ark_caps(_family, _dialect))
+_ALIASES: dict[tuple[str, str], str] = {}  # (dialect, alias) -> family
+
+
+def install_specs(specs: Iterable[FamilySpec]) -> None:
+    """Make `specs` the catalog (built-ins plus a catalog file's families, §2.5)."""
+    global FAMILIES
+    new = {s.key: s for s in specs}
+    ids: dict[str, dict[str, str]] = {d: {} for d in DIALECTS}
+    caps: dict[tuple[str, str], Capabilities] = {}
+    aliases: dict[tuple[str, str], str] = {}
+    SPECS.clear()
+    SPECS.update(new)
+    for spec in new.values():
+        for dialect, wire in spec.ids.items():
+            ids[dialect][spec.key] = wire
+            if dialect == "comet" and spec.comet is None:
+                continue
+            caps[(spec.key, dialect)] = (_comet_caps(spec) if dialect == "comet"
+                                         else _ark_caps(spec, dialect))
+        for alias, dialect in spec.aliases.items():
+            aliases[(dialect, alias)] = spec.key
+    FAMILIES = tuple(new)
+    WIRE_IDS.clear()
+    WIRE_IDS.update(ids)
+    _CAPS.clear()
+    _CAPS.update(caps)
+    _ALIASES.clear()
+    _ALIASES.update(aliases)
+
+
+def builtin_specs() -> tuple[FamilySpec, ...]:
+    return _families.BUILTIN
+
+
+def lifecycle(family: str, dialect: str) -> Lifecycle:
+    spec = SPECS.get(family)
+    if spec is None:
+        return _families.LIVE
+    return spec.provider_status.get(dialect, spec.status)
 
 
 def capabilities(family: str, dialect: str) -> Optional[Capabilities]:
@@ -231,8 +232,9 @@ def capabilities(family: str, dialect: str) -> Optional[Capabilities]:
     return _CAPS.get((family, dialect))
 
 
-def families_for(dialect: str) -> tuple[str, ...]:
-    return tuple(WIRE_IDS[dialect])
+def families_for(dialect: str, *, live_only: bool = False) -> tuple[str, ...]:
+    return tuple(f for f in WIRE_IDS[dialect]
+                 if not live_only or lifecycle(f, dialect).live)
 
 
 def dialect_of(provider: str, emulate: str = "ark") -> str:
@@ -247,18 +249,33 @@ def family_of_wire_id(model: str) -> dict[str, str]:
     return {d: f for d, ids in WIRE_IDS.items() for f, w in ids.items() if w == model}
 
 
+def retired_problem(family: str, dialect: str) -> Optional[str]:
+    """The one-line refusal for sending a request to a retired model, or None (§2.4)."""
+    life = lifecycle(family, dialect)
+    if life.live:
+        return None
+    wire = WIRE_IDS.get(dialect, {}).get(family, family)
+    use = [r for r in (life.replacement, DEFAULT_FAMILY)
+           if r and r in WIRE_IDS.get(dialect, {}) and lifecycle(r, dialect).live]
+    hint = f"; use {' or '.join(dict.fromkeys(use))}" if use else ""
+    when = f" on {life.retired_on}" if life.retired_on else ""
+    return f"model {family}: retired{when} ({dialect} no longer serves {wire}){hint}"
+
+
 def resolve_model(name: Optional[str], dialect: str,
                   endpoints: Optional[Mapping[str, str]] = None) -> tuple[str, str]:
     """Return (family, wire id) for a user's model name on `dialect`.
 
-    Raises ValueError with a one-line message a user can act on.
+    Retired families resolve too (old ledger rows must still validate and be reused);
+    `retired_problem` refuses them before anything is sent. Raises ValueError with a
+    one-line message a user can act on.
     """
     if not name:
         name = DEFAULT_FAMILY
     ids = WIRE_IDS[dialect]
-    if name in FAMILIES:
+    if name in SPECS:
         if name not in ids:
-            offered = ", ".join(ids)
+            offered = ", ".join(families_for(dialect, live_only=True))
             raise ValueError(f"model {name} is not offered on {dialect}; offered: {offered}")
         return name, ids[name]
     if name.startswith("ep-"):
@@ -269,6 +286,9 @@ def resolve_model(name: Optional[str], dialect: str,
         if fam not in ids:
             raise ValueError(f"endpoint {name} maps to unknown family {fam!r}")
         return fam, name
+    alias = _ALIASES.get((dialect, name))
+    if alias is not None:
+        return alias, ids[alias]
     for fam, wire in ids.items():
         if wire == name:
             return fam, wire
@@ -279,8 +299,12 @@ def resolve_model(name: Optional[str], dialect: str,
             raise ValueError(f"model {name} is a {'/'.join(elsewhere)} id; on {dialect} use "
                              f"{ids[fam]} (or the family key {fam})")
         raise ValueError(f"model {name} ({fam}) is not offered on {dialect}")
-    raise ValueError(f"unknown model {name!r}; use a family key ({', '.join(FAMILIES)}) "
+    live = ", ".join(f for f in FAMILIES if lifecycle(f, dialect).live and f in ids)
+    raise ValueError(f"unknown model {name!r}; use a family key ({live}) "
                      f"or a {dialect} wire id")
+
+
+install_specs(_families.BUILTIN)
 
 
 # --- geometry, tokens, prices (§9, §10.5) -------------------------------------------
@@ -301,11 +325,12 @@ _PIXELS_NEW = {
 
 def pixel_size(family: str, resolution: str, ratio: str) -> tuple[int, int]:
     """Output (width, height). `ratio` must be a fixed ratio, not "adaptive"."""
-    table = _PIXELS_1_0 if family in _ONE_ZERO else _PIXELS_NEW
+    spec = SPECS.get(family)
+    table = _PIXELS_1_0 if spec is not None and spec.pixel_table == "1.0" else _PIXELS_NEW
     return table[resolution][_RATIO_ORDER.index(ratio)]
 
 
-def frame_count(duration: Optional[int], frames: Optional[int]) -> int:
+def frame_count(duration: Optional[int], frames: Optional[int] = None) -> int:
     """Frames in the output: `frames` if set, else 24 * duration + 1."""
     if frames is not None:
         return frames
@@ -316,27 +341,57 @@ def video_tokens(width: int, height: int, n_frames: int) -> int:
     return width * height * n_frames // 1024
 
 
-#: (dialect, family) -> CNY per million tokens, online inference, default tier.
-PRICES_CNY_PER_M: Mapping[tuple[str, str], float] = {
-    ("ark", "1.0-pro"): 15.0,
-    ("ark", "1.0-pro-fast"): 4.2,
-    ("ark", "1.0-lite-t2v"): 10.0,
-    ("ark", "1.0-lite-i2v"): 10.0,
-}
 FLEX_FACTOR = 0.5
+#: whose list price an estimate shows, labelled as a reference on resellers (§9)
+PRICE_SOURCE = {"ark": "ark", "byteplus": "byteplus", "comet": "byteplus",
+                "acedata": "byteplus", "comet-volc": "ark"}
+
+
+@dataclass(frozen=True)
+class Quote:
+    per_million: float
+    currency: str
+    reference: Optional[str] = None  # e.g. "byteplus list price" when a reseller bills
+
+
+def list_price(dialect: str, family: str, resolution: Optional[str] = None, *,
+               video_input: bool = False, tier: Optional[str] = None) -> Optional[Quote]:
+    """The price per million tokens an estimate uses, or None where none is known."""
+    source = PRICE_SOURCE.get(dialect, dialect)
+    spec = SPECS.get(family)
+    price = spec.prices.get(source) if spec is not None else None
+    if price is None:
+        return None
+    rate = price.rate(resolution, video_input)
+    if tier == "flex":
+        rate *= FLEX_FACTOR
+    reference = f"{source} list price" if source != dialect else None
+    return Quote(rate, price.currency, reference)
 
 
 def price_per_million(dialect: str, family: str, tier: Optional[str] = None) -> Optional[float]:
-    base = PRICES_CNY_PER_M.get((dialect, family))
-    if base is None:
-        return None
-    return base * FLEX_FACTOR if tier == "flex" else base
+    """The gateway's own list price (no reseller reference), or None."""
+    quote = list_price(dialect, family, tier=tier)
+    return quote.per_million if quote is not None and quote.reference is None else None
 
 
 # --- status words (§6.4) ------------------------------------------------------------
 
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled", "expired")
 TERMINAL = frozenset({"succeeded", "failed", "cancelled", "expired"})
+
+# The client's job life cycle: the six gateway words plus our own. This is the one
+# vocabulary the ledger's SQL, the jobs, the display, the panel and the magic use.
+#: pending: recorded, create not answered yet; unknown: create outcome lost (never
+#: resubmitted); rejected: the gateway refused the create (not billed); dismissed: the
+#: user closed an unknown row.
+JOB_STATUSES = ("pending",) + STATUSES + ("unknown", "rejected", "dismissed")
+#: Nothing can change these any more.
+JOB_FINAL = TERMINAL | {"rejected", "dismissed"}
+#: Nothing more happens without the user: final, or an unknown outcome awaiting adopt/dismiss.
+JOB_ENDED = JOB_FINAL | {"unknown"}
+#: Work in flight: a fingerprint match on one of these is joined, not resent.
+JOB_ACTIVE = frozenset({"pending", "queued", "running"})
 STATUS_WORDS: Mapping[str, str] = {
     **{w: "queued" for w in ("queued", "submitted", "pending")},
     **{w: "running" for w in ("running", "in_progress", "processing")},
@@ -365,5 +420,10 @@ URL_LIFETIME_S = 86400
 CONNECT_TIMEOUT_S, READ_TIMEOUT_S, WRITE_TIMEOUT_S = 10.0, 60.0, 120.0
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 524})  # transient for reads
 RETRY_AFTER_CAP_S = 120.0  # a longer Retry-After is left to the next poll cycle
+# Bounds (§8): no reply can stall or exhaust the client.
+MAX_REPLY_BYTES = 16 * 1024 * 1024  # API reply body, after decompression
+REPLY_DEADLINE_S = 60.0  # total time for one API reply, headers and body
+DOWNLOAD_STALL_S = 60.0  # a download with no byte for this long is cut
+MAX_DOWNLOAD_BYTES = 4 * 1024 ** 3
 MAX_IMAGE_BYTES = 30 * 1024 * 1024
 MAX_BODY_BYTES = 64 * 1024 * 1024

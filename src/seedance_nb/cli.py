@@ -10,6 +10,8 @@ from typing import Optional, Sequence
 _COMMANDS = {
     "emulator": ("seedance_nb.emulator.cli", "run the offline emulator of every gateway"),
     "quickstart": ("seedance_nb.quickstart", "run the quickstart notebook headless on the emulator"),
+    "models": ("seedance_nb.models", "the model catalog; --check asks the gateway what the "
+                                     "account can use"),
 }
 
 

@@ -7,17 +7,27 @@ session-wide settings the magic's configuration writes into.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
+from urllib.parse import urlsplit
 
 from . import catalog
 from .errors import SeedanceConfigError, mask, register_secret
 
-# Order in which key variables pick a provider when none is named.
+# Order in which key variables pick a provider when none is named. COMETAPI_KEY means
+# comet (/v1/videos): CometAPI deprecated /volc/v3 on 2026-04-20 (§2.1).
 _AUTO_ORDER = (("ark", "ARK_API_KEY"), ("byteplus", "BYTEPLUS_API_KEY"),
-               ("comet-volc", "COMETAPI_KEY"), ("acedata", "ACEDATACLOUD_API_TOKEN"))
+               ("comet", "COMETAPI_KEY"), ("acedata", "ACEDATACLOUD_API_TOKEN"))
+COMET_VOLC_DEPRECATED = ("CometAPI deprecated its /volc/v3 route (comet-volc) on 2026-04-20 in "
+                         "favour of /v1/videos; seedance-nb still speaks it, but provider='comet' "
+                         "is the supported route")
+_comet_volc_warned: list[bool] = []
 EMULATOR_TOKEN_ENV = "SEEDANCE_EMULATOR_TOKEN"
+#: Set to 1 to allow plain http:// to a host other than this machine (§8 Bounds).
+ALLOW_INSECURE_ENV = "SEEDANCE_ALLOW_INSECURE"
 
 
 def default_provider() -> str:
@@ -96,6 +106,49 @@ class ClientSettings:
         return (self.provider, self.dialect, self.base_url, self.api_key)
 
 
+def is_loopback(host: Optional[str]) -> bool:
+    """True for localhost, 127.0.0.0/8 and ::1 (the only hosts plain http may reach)."""
+    host = (host or "").strip("[]").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _env_allows_insecure() -> bool:
+    return os.environ.get(ALLOW_INSECURE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def check_base_url(url: str, *, allow_insecure: Optional[bool] = None) -> str:
+    """`url` if a key may be sent to it; else SeedanceConfigError (nothing is sent).
+
+    http(s) only; plain http only to loopback unless `allow_insecure` (or
+    SEEDANCE_ALLOW_INSECURE=1) says otherwise, because the key would cross the
+    network in clear text.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        parts, host = None, None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not host:
+        raise SeedanceConfigError(
+            f"base URL {url!r} is not an http(s) URL with a host; nothing was sent")
+    if parts.username or parts.password:
+        raise SeedanceConfigError(
+            "base URL must not hold a user name or password; pass api_key=...; nothing was sent")
+    if parts.scheme.lower() == "http" and not is_loopback(host):
+        allowed = _env_allows_insecure() if allow_insecure is None else allow_insecure
+        if not allowed:
+            raise SeedanceConfigError(
+                f"base URL {url!r} is plain http to {host}, which would send the API key "
+                f"unencrypted; use https, or allow it explicitly with allow_insecure=True or "
+                f"{ALLOW_INSECURE_ENV}=1; nothing was sent")
+    return url
+
+
 def _emulator_base(root: str, dialect: str) -> str:
     root = root.rstrip("/")
     prefix = catalog.EMULATOR_PREFIX.get(dialect, "")
@@ -106,11 +159,14 @@ def _emulator_base(root: str, dialect: str) -> str:
 
 def resolve_client(provider: Optional[str] = None, api_key: Optional[str] = None,
                    base_url: Optional[str] = None, emulate: Optional[str] = None,
-                   endpoints: Optional[Mapping[str, str]] = None) -> ClientSettings:
+                   endpoints: Optional[Mapping[str, str]] = None, *,
+                   allow_insecure: Optional[bool] = None) -> ClientSettings:
     """Pick provider, key and base URL (§1): explicit arguments beat the environment.
 
-    Raises SeedanceConfigError for an unknown provider or a real provider without a
-    key; nothing is sent in either case.
+    Raises SeedanceConfigError for an unknown provider, a real provider without a
+    key, or a base URL the key must not go to (plain http to a non-loopback host,
+    unless `allow_insecure=True` or SEEDANCE_ALLOW_INSECURE=1); nothing is sent in
+    any of these cases. The key is registered for redaction at once.
     """
     name = (provider or defaults.provider or default_provider()).strip().lower()
     if name not in catalog.PROVIDERS:
@@ -136,6 +192,9 @@ def resolve_client(provider: Optional[str] = None, api_key: Optional[str] = None
         base = _emulator_base(root, emulate)
         dialect = emulate
     else:
+        if name == "comet-volc" and not _comet_volc_warned:
+            _comet_volc_warned.append(True)
+            warnings.warn(COMET_VOLC_DEPRECATED, stacklevel=2)
         key = api_key
         if not key:
             for env in info.key_envs:
@@ -151,5 +210,6 @@ def resolve_client(provider: Optional[str] = None, api_key: Optional[str] = None
         dialect = catalog.dialect_of(name)
         emulate = emulate or "ark"
     register_secret(key)
+    check_base_url(base, allow_insecure=allow_insecure)
     return ClientSettings(provider=name, dialect=dialect, api_key=key, base_url=base,
                           emulate=emulate, endpoints=dict(endpoints or {}))

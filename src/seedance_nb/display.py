@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 from urllib.parse import quote
 
+from . import catalog
+
 #: Videos larger than this are never embedded as base64 (notebooks would balloon).
 MAX_EMBED_BYTES = 20 * 1024 * 1024
 
-_TERMINAL = ("succeeded", "failed", "cancelled", "expired", "unknown", "rejected")
+_TERMINAL = catalog.JOB_ENDED
 _STATUS_COLOUR = {"succeeded": "#2e7d32", "failed": "#c62828", "rejected": "#c62828",
                   "cancelled": "#6d6d6d", "expired": "#c62828", "unknown": "#ef6c00"}
 
@@ -48,38 +50,88 @@ def video_src(path: str | os.PathLike, base_dir: str | os.PathLike | None = None
     return quote(rel.replace(os.sep, "/"))
 
 
+def _data_url(path: Path, mime: str) -> str:
+    return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _link(path: Path, base_dir: str | os.PathLike | None, text: str) -> str:
+    rel = video_src(path, base_dir)
+    return (f'<a href="{html.escape(rel, quote=True)}" download="{html.escape(path.name)}" '
+            f'target="_blank">{html.escape(text)}</a>')
+
+
+def last_frame_for(path: str | os.PathLike) -> Optional[Path]:
+    """The `<provider>-<id>-last.png` saved next to a result, if there is one."""
+    path = Path(path)
+    candidate = path.with_name(path.stem + "-last.png")
+    return candidate if candidate.is_file() else None
+
+
 def video_html(path: str | os.PathLike, *, embed: bool = False,
                base_dir: str | os.PathLike | None = None,
                max_embed_bytes: int = MAX_EMBED_BYTES, width: Optional[int] = 480,
-               caption: str = "") -> str:
-    """HTML showing a local MP4: `<video src=... controls playsinline>` and a download link.
+               caption: str = "", last_frame: str | os.PathLike | None = None,
+               make_preview: bool = True) -> str:
+    """HTML showing a local video: `<video src=... controls playsinline>` and a download link.
 
     With `embed`, the file becomes a base64 `data:` URL unless it is bigger than
-    `max_embed_bytes`; then it stays file-backed and a note says why.
+    `max_embed_bytes`; then it stays file-backed and a note says why. A file browsers
+    cannot play (MOV, yuv444p, H.265) is shown through its H.264 preview (§8 Previews,
+    made with PyAV if needed) with a link to the original; without a preview the last
+    frame (or just a link) is shown, with one line saying why.
     """
+    from . import preview as _preview
+
     path = Path(path)
+    pv = (_preview.preview_for(path, make=make_preview) if path.is_file()
+          else _preview.Preview(None, False))
+    style = f' style="max-width:100%;width:{width}px"' if width else ' style="max-width:100%"'
+    if pv.needed and pv.path is None:
+        return _unplayable_html(path, pv.note, last_frame, embed=embed, base_dir=base_dir,
+                                max_embed_bytes=max_embed_bytes, style=style, caption=caption)
+    shown = pv.path or path
     note = ""
-    rel = video_src(path, base_dir)
-    src = rel
+    src = video_src(shown, base_dir)
     if embed:
-        size = path.stat().st_size
+        size = shown.stat().st_size
         if size <= max_embed_bytes:
-            src = "data:video/mp4;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+            src = _data_url(shown, "video/mp4")
         else:
             note = (f"not embedded: {size / 1e6:.1f} MB is over the "
                     f"{max_embed_bytes / 1e6:.0f} MB embed limit; the video is served from the file")
-    style = f' style="max-width:100%;width:{width}px"' if width else ' style="max-width:100%"'
+    if pv.path is not None:
+        link = "original: " + _link(path, base_dir, path.name) + ", for editing software"
+    else:
+        link = _link(path, base_dir, f"download {path.name}")
     parts = ['<div class="seedance-video">',
              f'<video src="{html.escape(src, quote=True)}" controls playsinline preload="auto"'
              f'{style}></video>',
-             '<div style="font-size:85%">',
-             f'<a href="{html.escape(rel, quote=True)}" download="{html.escape(path.name)}" '
-             f'target="_blank">download {html.escape(path.name)}</a>']
+             '<div style="font-size:85%">', link]
     if caption:
         parts.append(f" · {html.escape(caption)}")
     if note:
         parts.append(f'<br><em>{html.escape(note)}</em>')
     parts.append("</div></div>")
+    return "".join(parts)
+
+
+def _unplayable_html(path: Path, why: str, last_frame: str | os.PathLike | None, *,
+                     embed: bool, base_dir: str | os.PathLike | None, max_embed_bytes: int,
+                     style: str, caption: str) -> str:
+    """No preview: the last frame if there is one, a link to the file, and why."""
+    frame = Path(last_frame) if last_frame else last_frame_for(path)
+    parts = ['<div class="seedance-video">']
+    if frame is not None and frame.is_file():
+        src = video_src(frame, base_dir)
+        if embed and frame.stat().st_size <= max_embed_bytes:
+            src = _data_url(frame, "image/png")
+        parts.append(f'<img src="{html.escape(src, quote=True)}" alt="last frame of '
+                     f'{html.escape(path.name)}"{style}>')
+        why += "; showing the last frame"
+    parts += ['<div style="font-size:85%">', _link(path, base_dir, f"download {path.name}")]
+    if caption:
+        parts.append(f" · {html.escape(caption)}")
+    parts.append(f'<br><em>{html.escape(why)}</em></div></div>')
     return "".join(parts)
 
 
@@ -190,7 +242,8 @@ def job_html(job: Any, *, embed: bool = False, base_dir: str | os.PathLike | Non
     video = _get(job, "video_path")
     if status == "succeeded" and video and Path(video).exists():
         return video_html(video, embed=embed, base_dir=base_dir, max_embed_bytes=max_embed_bytes,
-                          width=width, caption=job_caption(job))
+                          width=width, caption=job_caption(job),
+                          last_frame=_get(job, "last_frame_path"))
     out = _status_html(job)
     if _get(job, "error"):
         out += (f'<pre style="color:#c62828;white-space:pre-wrap">'

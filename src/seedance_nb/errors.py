@@ -1,21 +1,45 @@
-"""Exception classes (reference §7.3).
+"""Exception classes (reference §7.3) and secret redaction.
 
 No exception ever carries an API key: messages are built from gateway replies
-and our own text, and `redact()` scrubs anything that looks like a bearer token.
+and our own text, and `redact()` removes every registered key (and the forms a
+gateway echoes it in) wherever it appears. Only registered values are removed:
+ordinary words that merely look like key prefixes ("ark-inspired", "Bearer of
+good news") are left alone, so prompts and file names stay as written.
 """
 from __future__ import annotations
 
-import re
+import logging
+import os
+import threading
 from typing import Any, Iterable, Optional
+from urllib.parse import quote, quote_plus
 
-_SECRET = re.compile(r"(Bearer\s+)\S+|\b(sk-|ak-|ark-)[A-Za-z0-9_\-]{8,}", re.IGNORECASE)
+#: Shorter values occur in ordinary text too often to be replaced safely.
+MIN_SECRET_LEN = 8
+_lock = threading.Lock()
 _known_secrets: set[str] = set()
+_variants: tuple[str, ...] = ()  # every registered form, longest first
+
+
+def _echoes(value: str) -> set[str]:
+    """The value and the forms a gateway may echo it in (URL-encoded, JSON-escaped)."""
+    forms = {value, quote(value, safe=""), quote(value), quote_plus(value),
+             value.replace("/", "\\/")}
+    return {f for f in forms if len(f) >= MIN_SECRET_LEN}
 
 
 def register_secret(value: Optional[str]) -> None:
-    """Remember a key so `redact` removes it wherever it appears."""
-    if value and len(value) >= 4:
+    """Remember a key so `redact` removes it (and its echoes) wherever it appears."""
+    global _variants
+    if not isinstance(value, str):
+        return
+    value = value.strip()
+    if len(value) < MIN_SECRET_LEN or value in _known_secrets:
+        return
+    with _lock:
         _known_secrets.add(value)
+        forms = set(_variants) | _echoes(value)
+        _variants = tuple(sorted(forms, key=len, reverse=True))
 
 
 def mask(value: Optional[str]) -> str:
@@ -25,10 +49,72 @@ def mask(value: Optional[str]) -> str:
     return value[:4] + "…(masked)"
 
 
-def redact(text: str) -> str:
-    for secret in sorted(_known_secrets, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return _SECRET.sub(lambda m: (m.group(1) or m.group(2) or "") + "***", text)
+def redact(text: Any) -> Any:
+    """`text` with every registered secret replaced by `***`; non-strings pass through."""
+    if not isinstance(text, str) or not text:
+        return text
+    for form in _variants:  # `Bearer <key>` is covered: the key itself goes
+        if form in text:
+            text = text.replace(form, "***")
+    return text
+
+
+def redact_data(value: Any) -> Any:
+    """`redact` applied to every string inside dicts, lists and tuples (payloads, rows)."""
+    if not _variants:
+        return value
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact_data(k): redact_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(redact_data(v) for v in value)
+    return value
+
+
+class RedactingFilter(logging.Filter):
+    """Removes registered secrets from a log record's message, arguments and traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not _variants:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: keep the raw parts, redacted
+            message = f"{record.msg} {record.args}"
+        record.msg, record.args = redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+_FILTER = RedactingFilter()
+
+
+def install_log_redaction(name: str = "seedance_nb") -> None:
+    """Put the redacting filter on the package logger and on one per module.
+
+    A logger's filters do not see records of its child loggers, so each module's
+    logger (`seedance_nb.media`, ...) is created here with the filter already on it;
+    `logging.getLogger(__name__)` in the module later returns that same logger.
+    """
+    here = os.path.dirname(os.path.abspath(__file__))
+    names = {name}
+    for root, dirs, files in os.walk(here):
+        dirs[:] = [d for d in dirs if not d.startswith((".", "_"))]
+        rel = os.path.relpath(root, here)
+        prefix = name if rel == "." else name + "." + rel.replace(os.sep, ".")
+        names.add(prefix)
+        names.update(f"{prefix}.{f[:-3]}" for f in files
+                     if f.endswith(".py") and f != "__init__.py")
+    for logger_name in names:
+        logger = logging.getLogger(logger_name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
 
 
 class SeedanceError(Exception):
@@ -110,6 +196,22 @@ class ServerError(SeedanceAPIError):
     retryable_default = True
 
 
+class BadReply(SeedanceAPIError):
+    """A reply that cannot be understood (non-JSON, NaN, out-of-range integer, too
+    large, too slow, a duplicate id, a status going back from terminal).
+
+    It fails only the task it belongs to. `code` is a client code such as `BadJSON`,
+    `ReplyTooLarge`, `ReplyTimeout`, `DuplicateTaskId`, `StatusRegressed`, `MissingId`;
+    `snippet` holds the first 200 characters received.
+    """
+
+    def __init__(self, message: str, *, snippet: str = "", **kw: Any) -> None:
+        self.snippet = redact(snippet[:200])
+        if self.snippet:
+            message += f"; received: {self.snippet!r}"
+        super().__init__(message, **kw)
+
+
 class CreateOutcomeUnknown(SeedanceAPIError):
     """The create was sent but its reply was lost: the task may exist and be billed.
 
@@ -144,3 +246,10 @@ class WaitTimeout(SeedanceError):
         super().__init__(
             f"stopped waiting for task {task_id} on {provider} after {waited:.0f} s; it is still "
             f"running. Resume with seedance_nb.resume() or %seedance resume")
+
+
+class ModelNotAvailable(SeedanceAPIError):
+    """A create refused because the model does not exist or is not enabled (§2.4)."""
+
+    HINT = ("the model may be retired or not enabled for this account; `seedance-nb models "
+            "--check` shows what the account can use")

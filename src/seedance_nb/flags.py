@@ -11,41 +11,24 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from .catalog import FIXED_RATIOS, RESOLUTIONS, SEED_MAX, SEED_MIN
+from . import fields as _fields
 
 _TOKEN = re.compile(r"\S+")  # same split as str.split(): \s is str.isspace() for str patterns
 _NAME = re.compile(r"--[a-z]+")
 _EQUALS = re.compile(r"(--[a-z]+)=(\S*)")
-_INT = re.compile(r"-?[0-9]+")
 
-# request field -> (spellings without "--", short first; value kind). Table order of §4.2.
-FLAG_TABLE: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("resolution", ("rs", "resolution"), "resolution"),
-    ("ratio", ("rt", "ratio"), "ratio"),
-    ("duration", ("dur", "duration"), "int"),
-    ("frames", ("frames",), "int"),
-    ("fps", ("fps", "framespersecond", "framepersecond"), "int"),
-    ("seed", ("seed",), "int"),
-    ("camera_fixed", ("cf", "camerafixed"), "bool"),
-    ("watermark", ("wm", "watermark"), "bool"),
-)
+# Derived from fields.FIELDS: (request field, spellings without "--", short first, kind).
+FLAG_TABLE: tuple[tuple[str, tuple[str, ...], str], ...] = tuple(
+    (f.name, f.flags, f.kind) for f in _fields.FIELDS if f.flags)
 #: spelling (without "--") -> request field
 FLAG_NAMES: dict[str, str] = {name: f for f, names, _ in FLAG_TABLE for name in names}
 #: request field -> short flag, e.g. "duration" -> "--dur"
 SHORT_FLAG: dict[str, str] = {f: "--" + names[0] for f, names, _ in FLAG_TABLE}
-_KIND = {f: kind for f, _, kind in FLAG_TABLE}
-_SPELLINGS = tuple(name for _, names, _ in FLAG_TABLE for name in names)
-
-_EXPECTED = {
-    "resolution": "expected one of " + ", ".join(RESOLUTIONS),
-    "ratio": "expected one of " + ", ".join(FIXED_RATIOS + ("adaptive",)),
-    "duration": "expected an integer number of seconds (-1: the model chooses)",
-    "frames": "expected an integer 25+4n between 29 and 289",
-    "fps": "expected 24",
-    "seed": f"expected an integer from {SEED_MIN} to {SEED_MAX}",
-    "camera_fixed": "expected true or false",
-    "watermark": "expected true or false",
-}
+_SPELLINGS = _fields.FLAG_SPELLINGS
+#: line options that are not inline flags -> their Python spelling, for the hint of §4.3
+_LINE_ONLY = {opt: py for opt, py in _fields.line_option_names().items()
+              if opt[2:] not in FLAG_NAMES}
+_NO_VALUE = _fields.no_value_options()
 
 
 @dataclass(frozen=True)
@@ -108,26 +91,7 @@ def is_flag_token(token: str) -> bool:
 
 def parse_value(field_name: str, raw: str) -> tuple[Any, Optional[str]]:
     """(value, None) or (None, reason) for the value syntax of one flag."""
-    kind = _KIND[field_name]
-    if kind == "int":
-        if _INT.fullmatch(raw):
-            return int(raw), None
-        return None, "not an integer; " + _EXPECTED[field_name]
-    if kind == "bool":
-        low = raw.lower()
-        if low in ("true", "false"):
-            return low == "true", None
-        return None, "not a boolean; allowed: true, false"
-    if kind == "resolution":
-        low = raw.lower()
-        if low in RESOLUTIONS:
-            return low, None
-        return None, "not a resolution; allowed: " + ", ".join(RESOLUTIONS)
-    if raw in FIXED_RATIOS:
-        return raw, None
-    if raw.lower() == "adaptive":
-        return "adaptive", None
-    return None, "not a ratio; allowed: " + ", ".join(FIXED_RATIOS + ("adaptive",))
+    return _fields.BY_NAME[field_name].parse(raw)
 
 
 def parse_flags(text: str) -> ParsedFlags:
@@ -140,6 +104,7 @@ def parse_flags(text: str) -> ParsedFlags:
     flags: dict[str, FlagValue] = {}
     seen: dict[str, str] = {}  # field -> first label, for duplicates (aliases included)
     escaped: list[str] = []
+    misplaced: list[str] = []
     n = len(tokens)
     i = 0
     while i < n:
@@ -160,27 +125,45 @@ def parse_flags(text: str) -> ParsedFlags:
             i += 1
             continue
         if not _NAME.fullmatch(tok):
+            if tok in _LINE_ONLY:  # e.g. --last-frame: prose by rule 2, but surely misplaced
+                misplaced.append(tok)
             i += 1
             continue
-        has_value = i + 1 < n and not is_flag_token(tokens[i + 1][2])
+        has_value = (i + 1 < n and not is_flag_token(tokens[i + 1][2])
+                     and tok not in _NO_VALUE)
         last = i + 1 if has_value else i
         cuts.append(_span(tokens, i, last, len(text)))
         raw = tokens[i + 1][2] if has_value else None
         _one_flag(tok, raw, flags, seen, problems)
         i = last + 1
     prompt = _cut(text, cuts).strip()
-    warnings: tuple[str, ...] = ()
+    warnings: list[str] = []
     risky = [t for t in escaped if _NAME.fullmatch(t) and t[2:] in FLAG_NAMES]
     if risky:
-        warnings = (f"the prompt still contains {', '.join(dict.fromkeys(risky))} (escaped with "
-                    f"\\--); the gateway may read it as a text command",)
-    return ParsedFlags(prompt, flags, tuple(problems), warnings)
+        warnings.append(f"the prompt still contains {', '.join(dict.fromkeys(risky))} (escaped "
+                        f"with \\--); the gateway may read it as a text command")
+    # Hyphenated tokens are prose (§4.1 rule 2), but a line option typed in the body is
+    # almost surely misplaced: say so, and send the text as written.
+    for tok in misplaced:
+        warnings.append(f"the prompt contains {tok}, which stays in the prompt text: "
+                        f"{line_option_hint(tok)}")
+    return ParsedFlags(prompt, flags, tuple(problems), tuple(dict.fromkeys(warnings)))
+
+
+def line_option_hint(option: str) -> str:
+    """ "--model is a line option: put it on the %%seedance line (in Python: model=)"."""
+    py = _LINE_ONLY.get(option) or _fields.line_option_names().get(option, "")
+    where = f" (in Python: {py})" if py else ""
+    return f"{option} is a line option: put it on the %%seedance line{where}"
 
 
 def _one_flag(tok: str, raw: Optional[str], flags: dict[str, FlagValue],
               seen: dict[str, str], problems: list[str]) -> None:
     label = tok if raw is None else f"{tok} {raw}"
     field_name = FLAG_NAMES.get(tok[2:])
+    if field_name is None and tok in _LINE_ONLY:
+        problems.append(f"{label}: {line_option_hint(tok)}")
+        return
     if field_name is None:
         guess = suggest(tok[2:], _SPELLINGS)
         if guess:
@@ -193,7 +176,7 @@ def _one_flag(tok: str, raw: Optional[str], flags: dict[str, FlagValue],
         return
     seen[field_name] = label
     if raw is None:
-        problems.append(f"{tok}: missing value; {_EXPECTED[field_name]}")
+        problems.append(f"{tok}: missing value; {_fields.BY_NAME[field_name].expected}")
         return
     value, reason = parse_value(field_name, raw)
     if reason:

@@ -12,26 +12,50 @@ told never to retry and the loops below apply §8:
   Retry-After over 120 s or `x-should-retry: false` stops at once;
 - creates and DELETE: only 429 (3 retries) and connections that failed before
   any byte was sent; anything lost after sending is `CreateOutcomeUnknown`.
+
+Bounds (§8): every reply is streamed and read here, never by `requests`:
+a total deadline per reply (headers and body, counted from when the request
+has been sent; a watchdog thread shuts the socket when it passes), a 16 MiB
+cap on the body after decompression with the decompressor itself capped, and
+a `Content-Length` over the cap refused before reading. The 2xx body is then
+decoded by `safejson` in the dialects. What a read raises for a bad reply:
+
+- deadline passed: `BadReply(code="ReplyTimeout", retryable=True)`, not
+  retried inside `send` (a trickling gateway would hold the caller 5 times);
+- body over the cap: `BadReply(code="ReplyTooLarge")`;
+- unsupported or corrupt Content-Encoding: `BadReply(code="BadEncoding")`;
+- body shorter than its Content-Length, or cut: a transport error, retried
+  like a reset (creates: `CreateOutcomeUnknown`).
+A create whose reply is any `BadReply` raises `CreateOutcomeUnknown` with the
+same `code`.
 """
 from __future__ import annotations
 
 import collections
+import http.client
 import logging
 import random
+import socket
 import threading
 import time
+import zlib
 from typing import Any, Callable, Optional
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util.retry import Retry
 
 from . import __version__, catalog
 from .config import ClientSettings
-from .errors import (CreateOutcomeUnknown, RateLimitError, SeedanceAPIError, ServerError,
-                     redact, register_secret)
-from .providers._common import retry_after
+from .errors import (BadReply, CreateOutcomeUnknown, RateLimitError, SeedanceAPIError,
+                     ServerError, redact, register_secret)
+from .safejson import loads as strict_loads
+from .safejson import snippet
+from .providers._common import parse_reply, retry_after
 from .providers.base import CreateResult, HttpCall
 
 log = logging.getLogger("seedance_nb")
@@ -80,11 +104,232 @@ def _describe(exc: BaseException) -> str:
     return redact(f"{kind}: {exc}")[:300]
 
 
+# --- bounded replies (§8 Bounds) ---------------------------------------------------------
+
+READ_BLOCK = 64 * 1024
+
+
+class _Watch:
+    """One reply being waited for: its deadline and the connection carrying it."""
+
+    __slots__ = ("seconds", "deadline", "conn", "fired")
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.deadline: Optional[float] = None  # set once the request has been sent
+        self.conn: Any = None
+        self.fired = False
+
+
+class _Watchdog:
+    """A daemon thread that shuts the socket of any reply past its deadline.
+
+    A per-read socket timeout cannot bound a reply trickling one byte at a time
+    (every recv succeeds); shutting the socket from outside wakes the blocked
+    read in `requests`/`http.client`, headers included.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._armed: set[_Watch] = set()
+        self._thread: Optional[threading.Thread] = None
+
+    def start(self, watch: _Watch, conn: Any) -> None:
+        with self._cond:
+            watch.conn = conn
+            watch.deadline = time.monotonic() + watch.seconds
+            self._armed.add(watch)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, daemon=True,
+                                                name="seedance-reply-deadline")
+                self._thread.start()
+            self._cond.notify()
+
+    def stop(self, watch: _Watch) -> None:
+        with self._cond:
+            self._armed.discard(watch)
+            watch.conn = None
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                due = [w for w in self._armed if w.deadline is not None and w.deadline <= now]
+                for watch in due:
+                    self._armed.discard(watch)
+                    watch.fired = True
+                    _shut(watch.conn)
+                    watch.conn = None
+                nxt = min((w.deadline for w in self._armed if w.deadline), default=None)
+                self._cond.wait(None if nxt is None else max(0.0, nxt - now) + 0.005)
+
+
+def _shut(conn: Any) -> None:
+    sock = getattr(conn, "sock", None)
+    if sock is None:
+        return
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed
+
+
+_WATCHDOG = _Watchdog()
+_current = threading.local()  # .watch: the _Watch of this thread's call in flight
+
+
+class _DeadlineMixin:
+    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+        # Called once the request has been sent: the reply's deadline starts here, so a
+        # slow upload of a large create is bounded by the write timeout, not the deadline.
+        watch = getattr(_current, "watch", None)
+        if watch is not None and watch.deadline is None:
+            _WATCHDOG.start(watch, self)
+        return super().getresponse(*args, **kwargs)  # type: ignore[misc]
+
+
+class _Conn(_DeadlineMixin, HTTPConnection):
+    pass
+
+
+class _TLSConn(_DeadlineMixin, HTTPSConnection):
+    pass
+
+
+class _Pool(HTTPConnectionPool):
+    ConnectionCls = _Conn
+
+
+class _TLSPool(HTTPSConnectionPool):
+    ConnectionCls = _TLSConn
+
+
+_POOLS = {"http": _Pool, "https": _TLSPool}
+
+
+class _BoundedAdapter(HTTPAdapter):
+    """HTTPAdapter whose connections start the reply deadline when a request is sent."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = dict(_POOLS)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = dict(_POOLS)
+        return manager
+
+
+class _Decoder:
+    """Content-Encoding undone with a cap on the output, whatever the input ratio."""
+
+    def __init__(self, encoding: str, limit: int, provider: str, status: int) -> None:
+        self.limit, self.provider, self.status = limit, provider, status
+        self.kind = encoding.strip().lower()
+        if self.kind not in ("", "identity", "gzip", "x-gzip", "deflate"):
+            raise BadReply(f"the reply uses Content-Encoding {encoding!r}, which was not asked for",
+                           code="BadEncoding", provider=provider, http_status=status)
+        self._z: Any = None
+        if self.kind in ("gzip", "x-gzip"):
+            self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+
+    def feed(self, data: bytes, out: bytearray) -> None:
+        if self.kind in ("", "identity"):
+            out += data
+        else:
+            if self._z is None:  # deflate: zlib-wrapped, or raw as some servers send it
+                wrapped = len(data) >= 2 and data[0] & 0x0F == 8 and \
+                    (data[0] << 8 | data[1]) % 31 == 0
+                self._z = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+            try:
+                self._inflate(data, out)
+            except zlib.error as exc:
+                raise BadReply(f"the reply's {self.kind} data is corrupt ({exc})",
+                               code="BadEncoding", provider=self.provider,
+                               http_status=self.status, snippet=snippet(bytes(out))) from None
+        self.check(out)
+
+    def _inflate(self, data: bytes, out: bytearray) -> None:
+        while data:
+            # max_length keeps each step small: a bomb never inflates past the cap.
+            out += self._z.decompress(data, min(READ_BLOCK * 16, self.limit - len(out) + 1))
+            self.check(out)
+            data = self._z.unconsumed_tail
+            if self._z.eof and self._z.unused_data and self.kind != "deflate":
+                data = self._z.unused_data  # another gzip member
+                self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+
+    def check(self, out: bytearray) -> None:
+        if len(out) > self.limit:
+            raise too_large(self.limit, self.provider, self.status, bytes(out[:SNIPPET_BYTES]))
+
+
+SNIPPET_BYTES = 800
+
+
+def too_large(limit: int, provider: str, status: int, head: bytes = b"") -> BadReply:
+    return BadReply(f"the reply is larger than the {limit / (1 << 20):g} MiB the client accepts",
+                    code="ReplyTooLarge", provider=provider, http_status=status,
+                    snippet=snippet(head))
+
+
+def read_body(resp: requests.Response, *, limit: int, deadline: Callable[[], float],
+              provider: str = "") -> bytes:
+    """The whole body of a streamed reply, bounded in size and time.
+
+    `deadline()` gives the monotonic time the reply must be complete by. Raises
+    BadReply (ReplyTooLarge, ReplyTimeout, BadEncoding) or, for a body cut short,
+    `requests.exceptions.ChunkedEncodingError` (a transport error).
+    """
+    status = resp.status_code
+    length_text = (resp.headers.get("Content-Length") or "").strip()
+    length = int(length_text) if length_text.isdigit() else None
+    if length is not None and length > limit:
+        raise too_large(limit, provider, status)  # refused before reading a byte
+    decoder = _Decoder(resp.headers.get("Content-Encoding") or "", limit, provider, status)
+    raw = resp.raw
+    out = bytearray()
+    got = 0
+    try:
+        while True:
+            if time.monotonic() >= deadline():
+                raise _late(provider, status, out)
+            # read1 returns after one socket read: the deadline is checked between bytes.
+            chunk = raw.read1(READ_BLOCK, decode_content=False)
+            if not chunk:
+                break
+            got += len(chunk)
+            if got > limit:
+                raise too_large(limit, provider, status, bytes(out[:SNIPPET_BYTES]))
+            decoder.feed(chunk, out)
+    except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError,
+            requests.RequestException) as exc:
+        if time.monotonic() >= deadline():
+            raise _late(provider, status, out) from None
+        cut = f"got {got} of the {length} bytes announced" if length else f"after {got} bytes"
+        raise requests.exceptions.ChunkedEncodingError(
+            f"reply cut short: {cut} ({type(exc).__name__})") from None
+    if time.monotonic() >= deadline():
+        raise _late(provider, status, out)  # the watchdog ended it: what came is not all
+    if length is not None and got < length:
+        raise requests.exceptions.ChunkedEncodingError(
+            f"reply cut short: got {got} of the {length} bytes announced")
+    return bytes(out)
+
+
+def _late(provider: str, status: Optional[int], out: bytearray = bytearray()) -> BadReply:
+    return BadReply("the reply did not arrive within its deadline", code="ReplyTimeout",
+                    provider=provider, http_status=status, retryable=True,
+                    snippet=snippet(bytes(out[:SNIPPET_BYTES])))
+
+
 class Transport:
     """Sends `HttpCall`s for one provider setting. Thread-safe for concurrent reads."""
 
     def __init__(self, settings: ClientSettings, dialect: Any = None,
-                 *, sleep: Sleep = time.sleep) -> None:
+                 *, sleep: Sleep = time.sleep,
+                 reply_deadline: float = catalog.REPLY_DEADLINE_S,
+                 max_reply_bytes: int = catalog.MAX_REPLY_BYTES) -> None:
         self.settings = settings
         register_secret(settings.api_key)
         if dialect is None:
@@ -93,16 +338,20 @@ class Transport:
             dialect = get_dialect(settings.provider, settings.emulate)
         self.dialect = dialect
         self.sleep = sleep
+        self.reply_deadline = reply_deadline
+        self.max_reply_bytes = max_reply_bytes
         self.counts: collections.Counter[str] = collections.Counter()
         self._lock = threading.Lock()
         self.session = requests.Session()
         # urllib3 must never retry on its own: every retry decision is made below.
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=8,
+        adapter = _BoundedAdapter(pool_connections=4, pool_maxsize=8,
                               max_retries=Retry(total=0, read=False, redirect=False))
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self.session.headers.update({"Authorization": f"Bearer {settings.api_key}",
-                                     "User-Agent": USER_AGENT, "Accept": "application/json"})
+                                     "User-Agent": USER_AGENT, "Accept": "application/json",
+                                     # only what _Decoder can undo with a cap (no br, zstd)
+                                     "Accept-Encoding": "gzip, deflate"})
 
     def __repr__(self) -> str:
         return f"Transport({self.settings!r})"
@@ -118,14 +367,22 @@ class Transport:
             self.counts[kind] += 1
             self.counts["total"] += 1
 
-    def _timeout(self, call: HttpCall) -> tuple[float, float]:
-        read = catalog.READ_TIMEOUT_S
+    def _timeout(self, call: HttpCall, deadline: float) -> tuple[float, float]:
+        # Past the deadline the watchdog ends the read; the socket timeout is only a backstop.
+        read = min(catalog.READ_TIMEOUT_S, deadline + 1.0)
         if call.is_create and self._body_size(call) > LARGE_BODY_BYTES:
             # requests has no separate write timeout: the socket timeout covers sending too.
             read = catalog.WRITE_TIMEOUT_S
         if call.timeout is not None:
             read = call.timeout
         return (catalog.CONNECT_TIMEOUT_S, read)
+
+    def _deadline(self, call: HttpCall, deadline: Optional[float]) -> float:
+        """Seconds a reply may take once sent: the argument, else the call's own read
+        timeout (a blocking acedata create waits that long), else `reply_deadline`."""
+        if deadline is not None:
+            return deadline
+        return call.timeout if call.timeout is not None else self.reply_deadline
 
     @staticmethod
     def _body_size(call: HttpCall) -> int:
@@ -134,37 +391,97 @@ class Transport:
             size += len(str(call.json))
         return size
 
-    def _once(self, call: HttpCall, kind: str) -> requests.Response:
+    def _once(self, call: HttpCall, kind: str, seconds: float) -> requests.Response:
+        """One request; the reply is read here, bounded, into `resp.content`.
+
+        Raises BadReply (ReplyTimeout; ReplyTooLarge or BadEncoding on a 2xx) or a
+        `requests` exception for transport failures.
+        """
         self._count(kind)
         headers = dict(call.headers or {})
         kw: dict[str, Any] = {}
         if call.files or call.fields:
-            kw["data"] = call.fields or {}
-            kw["files"] = call.files or None
+            # Always multipart (§5.2), also without a file: text parts as (None, value).
+            parts: list[tuple[str, Any]] = [(k, (None, str(v)))
+                                            for k, v in (call.fields or {}).items()]
+            parts += list((call.files or {}).items())
+            kw["files"] = parts
         elif call.json is not None:
             kw["json"] = call.json  # requests sets Content-Type: application/json
-        return self.session.request(call.method, self.url(call.path), params=list(call.params),
-                                    headers=headers, timeout=self._timeout(call),
-                                    allow_redirects=False, **kw)
+        provider = self.settings.provider
+        watch = _Watch(seconds)
+        _current.watch = watch
+        fallback: list[float] = []  # a deadline when no _Conn started one (foreign adapter)
 
-    def _error(self, resp: requests.Response) -> SeedanceAPIError:
-        exc = self.dialect.parse_error(resp.status_code, dict(resp.headers), resp.content)
+        def deadline() -> float:
+            if watch.deadline is not None:
+                return watch.deadline
+            if not fallback:
+                fallback.append(time.monotonic() + seconds)
+            return fallback[0]
+
+        try:
+            try:
+                resp = self.session.request(call.method, self.url(call.path),
+                                            params=list(call.params), headers=headers,
+                                            timeout=self._timeout(call, seconds),
+                                            allow_redirects=False, stream=True, **kw)
+            except requests.RequestException:
+                if watch.fired or (watch.deadline is not None
+                                   and time.monotonic() >= watch.deadline):
+                    raise _late(provider, None) from None
+                raise
+            complete = False
+            try:
+                try:
+                    body = read_body(resp, limit=self.max_reply_bytes, deadline=deadline,
+                                     provider=provider)
+                    complete = True
+                except BadReply as exc:
+                    if resp.status_code < 300 or exc.code == "ReplyTimeout":
+                        raise
+                    body = b""  # an error status stands on its own; its body was only detail
+                resp._content = body
+                resp._content_consumed = True
+            finally:
+                _WATCHDOG.stop(watch)  # before the connection can go back to the pool
+                if not complete:
+                    resp.raw.close()  # unread bytes: this connection is never reused
+                resp.close()  # releases a fully read connection
+            # resp.json() decodes strictly too, like the dialects.
+            resp.json = lambda **_: strict_loads(body, provider=provider,  # type: ignore
+                                                 http_status=resp.status_code)
+            return resp
+        finally:
+            _current.watch = None
+            _WATCHDOG.stop(watch)
+
+    def _error(self, resp: requests.Response, *, create: bool = False) -> SeedanceAPIError:
+        # on a create, a 404 means the model, never the task (§2.4)
+        exc = self.dialect.parse_error(resp.status_code, dict(resp.headers), resp.content,
+                                       create=create)
         if not isinstance(exc, SeedanceAPIError):
             exc = SeedanceAPIError(str(exc), provider=self.settings.provider,
                                    http_status=resp.status_code)
         return exc
 
     # --- reads -------------------------------------------------------------------
-    def send(self, call: HttpCall) -> requests.Response:
-        """Send a call and return a 2xx response; raise a SeedanceAPIError otherwise."""
+    def send(self, call: HttpCall, *, deadline: Optional[float] = None) -> requests.Response:
+        """Send a call and return a 2xx response; raise a SeedanceAPIError otherwise.
+
+        The response's `content` is already read (bounded, `deadline` seconds at most
+        per attempt once sent; default `reply_deadline`). A bad reply raises BadReply,
+        which is not retried here (see the module docstring).
+        """
         if call.is_create:
             raise ValueError("use Transport.create() for creates")
+        seconds = self._deadline(call, deadline)
         if call.method == "DELETE":
-            return self._send_like_create(call)
+            return self._send_like_create(call, seconds)
         last: Optional[BaseException] = None
         for attempt in range(READ_ATTEMPTS):
             try:
-                resp = self._once(call, "read")
+                resp = self._once(call, "read", seconds)
             except requests.RequestException as exc:
                 last = ServerError(f"connection failed: {_describe(exc)}",
                                    provider=self.settings.provider, code="ConnectionError")
@@ -192,11 +509,12 @@ class Transport:
         assert last is not None
         raise last
 
-    def _send_like_create(self, call: HttpCall) -> requests.Response:
+    def _send_like_create(self, call: HttpCall, seconds: float) -> requests.Response:
         for attempt in range(CREATE_RETRIES + 1):
             more = attempt < CREATE_RETRIES
             try:
-                resp = self._once(call, "delete" if call.method == "DELETE" else "create")
+                resp = self._once(call, "delete" if call.method == "DELETE" else "create",
+                                  seconds)
             except requests.RequestException as exc:
                 if nothing_sent(exc):
                     if more:
@@ -218,22 +536,29 @@ class Transport:
         raise AssertionError("unreachable")
 
     # --- creates -----------------------------------------------------------------
-    def create(self, call: HttpCall, *, retry_429: bool = True,
-               attempt: int = 0) -> CreateResult:
+    def create(self, call: HttpCall, *, retry_429: bool = True, attempt: int = 0,
+               deadline: Optional[float] = None) -> CreateResult:
         """Send a create once (plus the §8 retries) and parse its id.
 
         `retry_429=False` raises RateLimitError (with `.retry_after`) instead of
         sleeping, so a scheduler can retry later; `attempt` is how many retries
-        were already spent. Anything lost after sending raises CreateOutcomeUnknown.
+        were already spent. `deadline` bounds the reply once sent (default: the
+        call's `timeout`, e.g. a blocking acedata create's wait deadline, else
+        `reply_deadline`). Anything lost or unreadable after sending raises
+        CreateOutcomeUnknown (its `code` says why, e.g. ReplyTimeout, BadJSON).
         """
         if not call.is_create:
             raise ValueError("Transport.create() takes a create call")
         provider = self.settings.provider
+        seconds = self._deadline(call, deadline)
         while True:
             more = attempt < CREATE_RETRIES
             sent_at = time.time()
             try:
-                resp = self._once(call, "create")
+                resp = self._once(call, "create", seconds)
+            except BadReply as exc:
+                self._unknown(call, sent_at, f"the reply could not be read ({exc.message})",
+                              http_status=exc.http_status, code=exc.code)
             except requests.RequestException as exc:
                 if nothing_sent(exc):
                     if more:
@@ -247,7 +572,7 @@ class Transport:
             status = resp.status_code
             if status == 429:
                 wait_hint = retry_after(resp.headers)
-                exc429 = self._error(resp)
+                exc429 = self._error(resp, create=True)
                 if isinstance(exc429, RateLimitError):
                     exc429.retry_after = wait_hint
                 if more and retry_429:
@@ -256,23 +581,24 @@ class Transport:
                     continue
                 raise exc429
             if status >= 500:
-                err = self._error(resp)
+                err = self._error(resp, create=True)
                 if err.retryable is False and err.code == "invalid_request":
                     raise err  # a malformed request: nothing was created
                 self._unknown(call, sent_at, f"the gateway answered HTTP {status} ({err.message})",
                               http_status=status, code=err.code, request_id=err.request_id)
             if status >= 300:
-                raise self._error(resp)  # refused: nothing created, nothing billed
+                raise self._error(resp, create=True)  # refused: nothing created, nothing billed
             try:
                 return self.dialect.parse_create(status, dict(resp.headers), resp.content)
             except SeedanceAPIError as exc:
                 if getattr(exc, "http_status", None) and exc.http_status >= 300:
                     raise
                 self._unknown(call, sent_at, f"the reply could not be read ({exc.message})",
-                              http_status=status)
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                              http_status=status, code=exc.code)
+            except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError,
+                    RecursionError) as exc:
                 self._unknown(call, sent_at, f"the reply could not be read ({exc})",
-                              http_status=status)
+                              http_status=status, code="BadShape")
 
     def _unknown(self, call: HttpCall, sent_at: float, why: str, **kw: Any) -> None:
         orphans = self.orphans(call, sent_at)
@@ -292,8 +618,9 @@ class Transport:
             return []
         try:
             resp = self.send(listing)
-            tasks = self.dialect.parse_batch(resp.status_code, dict(resp.headers), resp.content)
-        except (SeedanceAPIError, ValueError) as exc:
+            tasks = parse_reply(self.dialect.parse_batch, resp.status_code, dict(resp.headers),
+                                resp.content, provider=self.settings.provider)
+        except SeedanceAPIError as exc:
             log.warning("could not list recent tasks to find orphans: %s", exc)
             return []
         # created_at has whole seconds: allow the second the request went out in.

@@ -212,7 +212,28 @@ def _inspect(data: bytes, name: str) -> tuple[str, Optional[int], Optional[int]]
             [f"image {name}: not a readable image; allowed formats: "
              f"{', '.join(catalog.IMAGE_FORMATS + catalog.HEIF_FORMATS)}"]) from None
     fmt = _PIL_FORMATS.get(pil_format, pil_format.lower() or "unknown")
+    if MIN_SIDE < width < MAX_SIDE and MIN_SIDE < height < MAX_SIDE:
+        _decode_fully(data, name, fmt)  # a size check failure is reported as such instead
     return fmt, width, height
+
+
+def _decode_fully(data: bytes, name: str, fmt: str) -> None:
+    """Decode every pixel: a truncated or corrupt file would be refused by the gateway
+    after upload (and may be billed as a failed task), so refuse it here."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    try:
+        with Image.open(BytesIO(data)) as img:
+            for frame in range(getattr(img, "n_frames", 1) if fmt == "gif" else 1):
+                img.seek(frame)
+                img.load()
+    except (Image.DecompressionBombError, OSError, ValueError, SyntaxError, EOFError) as exc:
+        reason = str(exc).split("\n")[0] or type(exc).__name__
+        raise SeedanceValidationError(
+            [f"image {name}: the {fmt} data is truncated or corrupt and cannot be decoded "
+             f"({reason})"]) from None
 
 
 def _heif_kind(data: bytes) -> Optional[str]:

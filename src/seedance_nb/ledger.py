@@ -9,9 +9,14 @@ claimed with a conditional UPDATE so only one process fetches a file.
 
 CONTRACT: see docs/architecture.md (`Ledger`, `history`). Beyond it: `unsent()`
 (recorded, never sent, not billed), `task_ids(provider)`, `release_claim(...)`,
-`rows()`, an optional `estimate=` on `record_intent` (taken from the request's
+`rows()`, `find_active(fingerprint)`, `adopt(row_id, task_id)`, `dismiss(row_id)`,
+`unresolved()`, an optional `estimate=` on `record_intent` (taken from the request's
 `estimate()` when omitted), `default_path()` and `export_history(dest, fmt)`.
 Times are Unix seconds; `history()` shows them as local ISO times.
+
+Status words come from `catalog.JOB_STATUSES`; every SQL status list below is
+built from the catalog's sets. Registered secrets (errors.register_secret) are
+removed from every text before it is written.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ import base64
 import binascii
 import csv
 import datetime as _dt
+import getpass
 import hashlib
 import json
 import os
@@ -29,18 +35,39 @@ import threading
 import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Union
+import urllib.parse
 from urllib.parse import urlsplit, urlunsplit
 
-from .errors import SeedanceConfigError, SeedanceError, redact
+from . import catalog
+from .errors import SeedanceConfigError, SeedanceError, redact, redact_data
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Marks a file as ours (PRAGMA application_id); "SDNB" as a 32-bit int.
 APPLICATION_ID = 0x53444E42
 BUSY_TIMEOUT_MS = 30_000
 
-TERMINAL = ("succeeded", "failed", "cancelled", "expired", "rejected")
-POLLED = ("queued", "running")
 FILE_KINDS = ("video", "last_frame")
+
+
+def _word(status: str) -> str:
+    """One status word as an SQL literal; only words of catalog.JOB_STATUSES exist."""
+    if status not in catalog.JOB_STATUSES:
+        raise ValueError(f"{status!r} is not a job status")
+    return f"'{status}'"
+
+
+def _in(statuses: Iterable[str]) -> str:
+    """An SQL IN-list of status words, e.g. `('queued', 'running')`."""
+    return "(" + ", ".join(_word(s) for s in sorted(statuses)) + ")"
+
+
+TERMINAL = tuple(sorted(catalog.JOB_FINAL))
+POLLED = tuple(sorted(catalog.JOB_ACTIVE - {"pending"}))  # a gateway holds them
+PENDING, UNKNOWN, SUCCEEDED = _word("pending"), _word("unknown"), _word("succeeded")
+REJECTED, DISMISSED, QUEUED = _word("rejected"), _word("dismissed"), _word("queued")
+_FINAL_IN, _ACTIVE_IN, _POLLED_IN = _in(catalog.JOB_FINAL), _in(catalog.JOB_ACTIVE), _in(POLLED)
+# Outcome unknown: the ended words that are not final (the user must adopt or dismiss).
+_UNRESOLVED_IN = _in(catalog.JOB_ENDED - catalog.JOB_FINAL)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -52,7 +79,7 @@ CREATE TABLE IF NOT EXISTS tasks (
     base_url TEXT,
     name TEXT,
     request TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'pending',
+    status TEXT NOT NULL DEFAULT {pending},
     task_id TEXT,
     upstream_id TEXT,
     created_at REAL NOT NULL,
@@ -80,13 +107,19 @@ CREATE TABLE IF NOT EXISTS tasks (
     last_frame_claim TEXT,
     last_frame_claim_until REAL,
     error_code TEXT,
-    error_message TEXT
+    error_message TEXT,
+    owner TEXT
 );
 CREATE INDEX IF NOT EXISTS tasks_fingerprint ON tasks (fingerprint, status);
 CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status);
 CREATE UNIQUE INDEX IF NOT EXISTS tasks_task_id ON tasks (provider, task_id)
     WHERE task_id IS NOT NULL;
-"""
+""".replace("{pending}", PENDING)
+
+# Statements that bring a file of schema N up to N + 1 (run inside one transaction).
+_MIGRATIONS = {
+    1: ("ALTER TABLE tasks ADD COLUMN owner TEXT",),  # host:pid of the submitting process
+}
 
 # Columns returned in row dicts (the claim bookkeeping stays internal).
 _ROW_COLUMNS = (
@@ -95,7 +128,7 @@ _ROW_COLUMNS = (
     "finished_at", "progress", "tokens", "estimate_tokens", "estimate_cost",
     "estimate_currency", "seed", "video_url", "last_frame_url", "url_expires_at",
     "video_path", "video_sha256", "video_size", "last_frame_path", "last_frame_sha256",
-    "last_frame_size", "error_code", "error_message")
+    "last_frame_size", "error_code", "error_message", "owner")
 _SELECT = "SELECT " + ", ".join(_ROW_COLUMNS) + " FROM tasks"
 
 # Request keys that could hold a credential; dropped wherever they appear.
@@ -240,6 +273,7 @@ class Ledger:
         except OSError as exc:
             raise SeedanceConfigError(f"cannot create the ledger folder {self.path.parent}: {exc}")
         try:
+            self._check_read_only()
             conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000,
                                    isolation_level=None, check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -262,9 +296,30 @@ class Ledger:
                 f"left untouched: move it aside or set a different ledger_path")
         return SeedanceConfigError(f"cannot use the ledger file {self.path}: {text}")
 
-    def _prepare(self, conn: sqlite3.Connection) -> None:
-        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    def _check_read_only(self) -> None:
+        """Look at an existing file through a read-only connection before writing to it.
+
+        A file of another application, or of a newer seedance-nb, is refused without
+        a single write: no WAL switch, no schema, no journal file.
+        """
+        try:
+            if self.path.stat().st_size == 0:
+                return  # a new (or empty) file: ours to set up
+        except FileNotFoundError:
+            return
+        uri = "file:" + urllib.parse.quote(str(self.path)) + "?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+                               isolation_level=None, check_same_thread=False)
+        try:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = {r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            conn.close()
+        self._refuse_foreign(app_id, version, tables)
+
+    def _refuse_foreign(self, app_id: int, version: int, tables: set) -> None:
         if app_id not in (0, APPLICATION_ID):
             raise SeedanceConfigError(
                 f"{self.path} is an SQLite file of another application, not a seedance-nb "
@@ -272,8 +327,17 @@ class Ledger:
         if version > SCHEMA_VERSION:
             raise SeedanceConfigError(
                 f"the ledger {self.path} was written by a newer seedance-nb (schema {version}; "
-                f"this version reads up to {SCHEMA_VERSION}): upgrade seedance-nb or use another "
-                f"ledger_path")
+                f"this version reads up to {SCHEMA_VERSION}); it was left untouched: upgrade "
+                f"seedance-nb or use another ledger_path")
+        if app_id == 0 and version == 0 and tables - {"tasks", "sqlite_sequence"}:
+            raise SeedanceConfigError(
+                f"{self.path} holds other tables ({', '.join(sorted(tables))}), not a "
+                f"seedance-nb ledger; it was left untouched: set a different ledger_path")
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        self._refuse_foreign(app_id, version, set())  # a file swapped in since the check
         if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
             conn.execute("PRAGMA journal_mode = WAL")
         # FULL: a committed write survives a power cut too, not just a killed process.
@@ -294,7 +358,11 @@ class Ledger:
                     if statement.strip():
                         conn.execute(statement)
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            else:
+                for step in range(version, SCHEMA_VERSION):
+                    for statement in _MIGRATIONS[step]:
+                        conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -329,8 +397,12 @@ class Ledger:
 
     def record_intent(self, *, fingerprint: str, provider: str, dialect: str, model: str,
                       base_url: Optional[str], request: Any, name: Optional[str] = None,
-                      estimate: Any = None) -> int:
-        """Write the request before anything is sent; returns the row id."""
+                      estimate: Any = None, owner: Optional[str] = None) -> int:
+        """Write the request before anything is sent; returns the row id.
+
+        `owner` (default `host:pid` of this process) says who is sending it, so other
+        processes can tell a live submit from one whose process died (`find_active`).
+        """
         req = normalize_request(request)
         if estimate is None and hasattr(request, "estimate"):
             try:
@@ -338,15 +410,17 @@ class Ledger:
             except Exception:  # an estimate is a nicety; never block the write-ahead
                 estimate = None
         tokens, cost, currency = _estimate_values(estimate)
-        # redact() catches a key that slipped into free text (e.g. pasted into a prompt).
-        req_json = redact(json.dumps(req, ensure_ascii=False, sort_keys=True))
+        # A registered key that slipped into free text (e.g. pasted into a prompt) goes.
+        req_json = json.dumps(redact_data(req), ensure_ascii=False, sort_keys=True)
         now = time.time()
         cur = self._exec(
             "INSERT INTO tasks (fingerprint, provider, dialect, model, base_url, name, request, "
-            "status, created_at, updated_at, estimate_tokens, estimate_cost, estimate_currency) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
-            (fingerprint, provider, dialect, model, clean_url(base_url), name, req_json,
-             now, now, tokens, cost, currency))
+            "status, created_at, updated_at, estimate_tokens, estimate_cost, estimate_currency, "
+            f"owner) VALUES (?, ?, ?, ?, ?, ?, ?, {PENDING}, ?, ?, ?, ?, ?, ?)",
+            (fingerprint, provider, dialect, model, redact(clean_url(base_url)), redact(name),
+             req_json,
+             now, now, tokens, cost, currency,
+             owner or f"{socket.gethostname()}:{os.getpid()}"))
         return int(cur.lastrowid)
 
     def mark_sending(self, row_id: int) -> None:
@@ -363,10 +437,11 @@ class Ledger:
                 row_id,
                 "UPDATE tasks SET task_id = ?, upstream_id = COALESCE(?, upstream_id), "
                 "sent_at = COALESCE(sent_at, ?), updated_at = ?, "
-                "status = CASE WHEN status IN ('pending', 'unknown') THEN 'queued' "
+                f"status = CASE WHEN status IN ({PENDING}, {UNKNOWN}) THEN {QUEUED} "
                 "  ELSE status END, "
-                "error_code = CASE WHEN status = 'unknown' THEN NULL ELSE error_code END, "
-                "error_message = CASE WHEN status = 'unknown' THEN NULL ELSE error_message END "
+                f"error_code = CASE WHEN status = {UNKNOWN} THEN NULL ELSE error_code END, "
+                f"error_message = CASE WHEN status = {UNKNOWN} THEN NULL "
+                "  ELSE error_message END "
                 "WHERE id = ?", (task_id, upstream_id, now, now, row_id))
         except sqlite3.IntegrityError:
             other = self.find_by_task(self._provider_of(row_id), task_id)
@@ -383,9 +458,9 @@ class Ledger:
         now = time.time()
         self._update(
             row_id,
-            "UPDATE tasks SET status = 'unknown', error_code = 'CreateOutcomeUnknown', "
+            f"UPDATE tasks SET status = {UNKNOWN}, error_code = 'CreateOutcomeUnknown', "
             "error_message = ?, sent_at = COALESCE(sent_at, ?), updated_at = ? "
-            "WHERE id = ? AND status = 'pending' AND task_id IS NULL",
+            f"WHERE id = ? AND status = {PENDING} AND task_id IS NULL",
             (redact(message), now, now, row_id))
 
     def record_create_failed(self, row_id: int, code: str, message: str) -> None:
@@ -393,7 +468,7 @@ class Ledger:
         now = time.time()
         self._update(
             row_id,
-            "UPDATE tasks SET status = 'rejected', error_code = ?, error_message = ?, "
+            f"UPDATE tasks SET status = {REJECTED}, error_code = ?, error_message = ?, "
             "updated_at = ?, finished_at = COALESCE(finished_at, ?) "
             "WHERE id = ? AND task_id IS NULL",
             (code or "", redact(message or ""), now, now, row_id))
@@ -417,8 +492,7 @@ class Ledger:
             row_id,
             "UPDATE tasks SET "
             "status = CASE WHEN ? IS NULL THEN status "
-            "  WHEN status IN ('succeeded','failed','cancelled','expired','rejected') "
-            "    AND ? NOT IN ('succeeded','failed','cancelled','expired','rejected') THEN status "
+            f"  WHEN status IN {_FINAL_IN} AND ? NOT IN {_FINAL_IN} THEN status "
             "  ELSE ? END, "
             "task_id = COALESCE(task_id, ?), upstream_id = COALESCE(?, upstream_id), "
             "progress = COALESCE(?, progress), tokens = COALESCE(?, tokens), "
@@ -427,7 +501,7 @@ class Ledger:
             "url_expires_at = COALESCE(?, url_expires_at), "
             "error_code = COALESCE(?, error_code), error_message = COALESCE(?, error_message), "
             "sent_at = COALESCE(sent_at, ?), "
-            "started_at = CASE WHEN started_at IS NULL AND ? = 'running' "
+            f"started_at = CASE WHEN started_at IS NULL AND ? = {_word('running')} "
             "  THEN ? ELSE started_at END, "
             "finished_at = CASE WHEN finished_at IS NULL AND ? THEN ? ELSE finished_at END, "
             "updated_at = ? WHERE id = ?",
@@ -435,9 +509,10 @@ class Ledger:
              int(progress) if progress is not None else None,
              int(tokens) if tokens is not None else None,
              int(seed) if seed is not None else None,
-             _task_field(task, "video_url"), _task_field(task, "last_frame_url"),
+             redact(_task_field(task, "video_url")), redact(_task_field(task, "last_frame_url")),
              _task_field(task, "url_expires_at"),
-             err.get("code") or None, redact(err["message"]) if err.get("message") else None,
+             redact(err.get("code")) or None,
+             redact(str(err["message"])) if err.get("message") else None,
              now, status, now, 1 if terminal else 0, now, now, row_id))
 
     def record_file(self, row_id: int, kind: str, path: Union[str, os.PathLike], sha256: str,
@@ -503,9 +578,92 @@ class Ledger:
 
     def find_reusable(self, fingerprint: str) -> Optional[dict]:
         """The newest succeeded row with this fingerprint (its file may be gone: check)."""
-        rows = self._rows("fingerprint = ? AND status = 'succeeded'", (fingerprint,),
+        rows = self._rows(f"fingerprint = ? AND status = {SUCCEEDED}", (fingerprint,),
                           order="id DESC LIMIT 1")
         return rows[0] if rows else None
+
+    def find_active(self, fingerprint: str) -> Optional[dict]:
+        """The newest row with this fingerprint still in flight (catalog.JOB_ACTIVE).
+
+        A `pending` row whose submitting process (its `owner`, on this host) has died is
+        skipped: nobody will ever send it or record its answer (resume settles it).
+        """
+        for row in self._rows(f"fingerprint = ? AND status IN {_ACTIVE_IN}", (fingerprint,),
+                              order="id DESC"):
+            if row["status"] == "pending" and row.get("owner") and _owner_is_dead(row["owner"]):
+                continue
+            return row
+        return None
+
+    def unresolved(self) -> list[dict]:
+        """Rows whose create outcome is unknown, oldest first: they wait for adopt/dismiss."""
+        return self._rows(f"status IN {_UNRESOLVED_IN}")
+
+    def adopt(self, row_id: int, task_id: str, upstream_id: Optional[str] = None) -> dict:
+        """The user says: this `unknown` row is task `task_id`. It becomes `queued`.
+
+        Refused (SeedanceError, nothing changed) when the row is not `unknown` or
+        another row of the same provider already holds that task id.
+        """
+        task_id = str(task_id or "").strip()
+        if not task_id:
+            raise SeedanceError("adopt needs a task id")
+        row = self._require(row_id)
+        if row["status"] not in catalog.JOB_ENDED - catalog.JOB_FINAL:
+            raise SeedanceError(
+                f"ledger row {row_id} is {row['status']}, not unknown; only a row whose create "
+                f"outcome is unknown can adopt a task")
+        other = self.find_by_task(row["provider"], task_id)
+        if other is not None:
+            raise SeedanceError(
+                f"task {task_id} already belongs to ledger row {other['id']}; not adopting it "
+                f"for row {row_id}")
+        now = time.time()
+        try:
+            cur = self._exec(
+                f"UPDATE tasks SET status = {QUEUED}, task_id = ?, "
+                "upstream_id = COALESCE(?, upstream_id), error_code = NULL, "
+                "error_message = NULL, updated_at = ? "
+                f"WHERE id = ? AND status IN {_UNRESOLVED_IN} AND task_id IS NULL",
+                (task_id, upstream_id, now, row_id))
+        except sqlite3.IntegrityError:  # another process adopted it a moment ago
+            other = self.find_by_task(row["provider"], task_id)
+            raise SeedanceError(
+                f"task {task_id} already belongs to ledger row {other and other['id']}; not "
+                f"adopting it for row {row_id}") from None
+        if cur.rowcount != 1:
+            raise SeedanceError(f"ledger row {row_id} changed meanwhile; nothing adopted")
+        return self._require(row_id)
+
+    def dismiss(self, row_id: int, who: Optional[str] = None) -> dict:
+        """The user closes an `unknown` row: it becomes `dismissed`, never reported again.
+
+        Who and when are kept in `error_message`; the earlier message follows them.
+        """
+        row = self._require(row_id)
+        if row["status"] not in catalog.JOB_ENDED - catalog.JOB_FINAL:
+            raise SeedanceError(
+                f"ledger row {row_id} is {row['status']}, not unknown; only a row whose create "
+                f"outcome is unknown can be dismissed")
+        now = time.time()
+        who = who or _who()
+        note = f"dismissed by {who} at {_local_time(now)}"
+        if row.get("error_message"):
+            note += f"; was: {row['error_message']}"
+        cur = self._exec(
+            f"UPDATE tasks SET status = {DISMISSED}, error_code = 'Dismissed', "
+            "error_message = ?, updated_at = ?, finished_at = COALESCE(finished_at, ?) "
+            f"WHERE id = ? AND status IN {_UNRESOLVED_IN}",
+            (redact(note), now, now, row_id))
+        if cur.rowcount != 1:
+            raise SeedanceError(f"ledger row {row_id} changed meanwhile; nothing dismissed")
+        return self._require(row_id)
+
+    def _require(self, row_id: int) -> dict:
+        row = self.get(int(row_id))
+        if row is None:
+            raise SeedanceError(f"ledger {self.path} has no row {row_id}")
+        return row
 
     def inflight(self) -> list[dict]:
         """Rows a resume must finish, oldest first.
@@ -515,14 +673,14 @@ class Ledger:
         work. Rows never sent are in `unsent()`.
         """
         return self._rows(
-            "(status = 'pending' AND sent_at IS NOT NULL) OR status IN ('unknown', 'queued', "
-            "'running') OR (status = 'succeeded' AND (video_path IS NULL OR "
+            f"(status = {PENDING} AND sent_at IS NOT NULL) OR status IN {_UNRESOLVED_IN} "
+            f"OR status IN {_POLLED_IN} OR (status = {SUCCEEDED} AND (video_path IS NULL OR "
             "(last_frame_url IS NOT NULL AND last_frame_path IS NULL)) AND "
             "(url_expires_at IS NULL OR url_expires_at > ?))", (time.time(),))
 
     def unsent(self) -> list[dict]:
         """Rows recorded but never sent: nothing left the machine, nothing was billed."""
-        return self._rows("status = 'pending' AND sent_at IS NULL")
+        return self._rows(f"status = {PENDING} AND sent_at IS NULL")
 
     def rows(self) -> list[dict]:
         """Every row, oldest first, as stored."""
@@ -531,6 +689,15 @@ class Ledger:
     def history(self) -> list[dict]:
         """Every row, newest first, flattened for reading (see `history()`)."""
         return [_flatten(r) for r in self._rows(order="id DESC")]
+
+
+def _who() -> str:
+    """`user@host` for the record of who dismissed a row."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # no login name in some containers
+        user = f"uid{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+    return f"{user}@{socket.gethostname()}"
 
 
 def _owner_is_dead(owner: str) -> bool:

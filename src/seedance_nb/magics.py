@@ -24,10 +24,11 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.display import display
 from traitlets import Enum, Float, Unicode, default, observe
 
+from . import catalog
 from . import display as _display
 from .errors import mask, register_secret
 
-TERMINAL = ("succeeded", "failed", "cancelled", "expired", "unknown", "rejected")
+TERMINAL = catalog.JOB_ENDED
 MAX_SWEEP = 64  # videos per sweep; a typo like seed=1,...,1000 must not bill 1000 videos
 
 # ---------------------------------------------------------------------------------
@@ -69,46 +70,17 @@ class _LineError(Exception):
     pass
 
 
-_BOOL = {"true": True, "false": False}
-_INT = re.compile(r"-?[0-9]+\Z")
+from . import fields as _fields  # the one table of settings: options, help, sweep names
 
-# field -> (line option spellings, kind); kinds: int, bool, str, lower
-_FIELD_OPTIONS: dict[str, tuple[tuple[str, ...], str]] = {
-    "resolution": (("--resolution", "--rs"), "lower"),
-    "ratio": (("--ratio", "--rt"), "ratio"),
-    "duration": (("--duration", "--dur"), "int"),
-    "frames": (("--frames",), "int"),
-    "fps": (("--fps", "--framespersecond", "--framepersecond"), "int"),
-    "seed": (("--seed",), "int"),
-    "camera_fixed": (("--camera-fixed", "--camerafixed", "--cf"), "bool"),
-    "watermark": (("--watermark", "--wm"), "bool"),
-    "service_tier": (("--tier", "--service-tier"), "str"),
-    "execution_expires_after": (("--expires", "--execution-expires-after"), "int"),
-    "callback_url": (("--callback-url",), "str"),
+# line option -> field, for every option that sets a request field (shortcuts included)
+_OPTION_FIELD: dict[str, str] = {
+    **{o: f.name for f in _fields.FIELDS for o in f.options},
+    **{o: name for o, (name, _) in _fields.SHORTCUTS.items()},
 }
-# names accepted in --sweep FIELD=...; "model" and "generate_audio" too
-_SWEEP_ALIASES = {"rs": "resolution", "rt": "ratio", "dur": "duration", "cf": "camera_fixed",
-                  "camerafixed": "camera_fixed", "camera-fixed": "camera_fixed",
-                  "wm": "watermark", "audio": "generate_audio", "tier": "service_tier",
-                  "generate-audio": "generate_audio", "service-tier": "service_tier"}
-_SWEEP_KINDS = {**{f: k for f, (_, k) in _FIELD_OPTIONS.items()}, "model": "str",
-                "generate_audio": "bool"}
-
-
-_METAVAR = {"int": "N", "bool": "true|false", "str": "TEXT", "lower": "RES", "ratio": "RATIO"}
-_FIELD_HELP = {
-    "resolution": "480p, 720p, 1080p or 4k, as the model allows",
-    "ratio": "16:9, 4:3, 1:1, 3:4, 9:16, 21:9 or adaptive",
-    "duration": "seconds; -1 lets 1.5-pro and 2.0 choose",
-    "frames": "frame count 25+4n in 29..289 (1.0 models; instead of --duration)",
-    "fps": "24 only",
-    "seed": "-1 (random) to 4294967295",
-    "camera_fixed": "keep the camera still",
-    "watermark": "add the provider's watermark",
-    "service_tier": "default or flex (half price, not on 2.0)",
-    "execution_expires_after": "seconds before an unfinished task expires (3600..259200)",
-    "callback_url": "the gateway POSTs status changes here",
-}
+_NO_VALUE = _fields.no_value_options()
+_SHORTCUT_HELP = {"--no-audio": "no audio track",
+                  "--edit": "2.5: edit the reference video (--task-type edit)",
+                  "--extend": "2.5: continue the reference video (--task-type extend)"}
 
 
 def _build_parser() -> _Parser:
@@ -117,19 +89,25 @@ def _build_parser() -> _Parser:
                             "such as --rs 720p --dur 5 are allowed in it).")
     a = p.add_argument
     a("--provider", help="ark | byteplus | comet | comet-volc | acedata | emulator")
-    a("--model", help="family key (1.5-pro, 2.0, ...) or the provider's wire id")
+    a("--model", help=f"family key ({catalog.DEFAULT_FAMILY} by default; 2.5, 2.0, ...) or the "
+                      f"provider's wire id")
     a("--image", "--first-frame", dest="first_frame", metavar="PATH|URL", help="first frame")
     a("--last-frame", dest="last_frame", metavar="PATH|URL", help="last frame")
     a("--ref", action="append", default=[], metavar="PATH|URL", help="reference image (repeatable)")
-    a("--ref-video", action="append", default=[], metavar="URL", help="reference video (2.0)")
-    a("--ref-audio", action="append", default=[], metavar="URL", help="reference audio (2.0)")
-    a("--audio", dest="generate_audio", action="store_const", const=True, default=None,
-      help="generate audio (1.5-pro and 2.0 families)")
-    a("--no-audio", dest="generate_audio", action="store_const", const=False)
-    a("--return-last-frame", action="store_const", const=True, default=None,
-      help="also fetch the last frame as a PNG (for chaining clips)")
-    for name, (spellings, kind) in _FIELD_OPTIONS.items():
-        a(*spellings, dest=name, metavar=_METAVAR[kind], help=_FIELD_HELP[name])
+    for f in _fields.FIELDS:
+        if not f.options:
+            continue
+        dest = f.dest or f.name
+        if f.kind == "media":
+            a(*f.options, dest=dest, action="append", default=[], metavar=f.metavar, help=f.help)
+        elif f.const is not None:
+            a(*f.options, dest=dest, action="store_const", const=f.const, default=None,
+              help=f.help)
+        else:
+            a(*f.options, dest=dest, metavar=f.metavar, help=f.help)
+        for opt, (name, value) in _fields.SHORTCUTS.items():
+            if name == f.name:
+                a(opt, dest=dest, action="store_const", const=value, help=_SHORTCUT_HELP[opt])
     a("--wait", dest="wait", action="store_const", const=True, default=None,
       help="block until the video is ready (default: only with no live frontend)")
     a("--no-wait", dest="wait", action="store_const", const=False)
@@ -151,32 +129,34 @@ Line magic:
   %seedance history          every recorded task (a DataFrame with pandas)
   %seedance resume           pick up unfinished tasks from the ledger
   %seedance cancel ID        cancel a queued task (task id, name or ledger id)
+  %seedance final ID         render a 2.5 draft's final video at 1080p (job or task id)
+  %seedance adopt ROW TASK   settle a lost create: that row is this task (see resume)
+  %seedance dismiss ROW      settle a lost create: no task was made; stop reporting it
+  %seedance models [--provider P] [--check]   the model catalog; --check asks the account
   %seedance emulator start|stop|status
   %seedance version
 Configuration: %config Seedance  (provider, model, emulate, output_dir, poll_interval,
   embed, wait, api_key); {name} in the prompt is filled from the notebook, {{ }} escapes."""
 
 
-def _convert(kind: str, label: str, raw: str, problems: list[str]) -> Any:
-    if kind == "int":
-        if not _INT.match(raw):
-            problems.append(f"{label} {raw}: not an integer")
-            return None
-        return int(raw)
-    if kind == "bool":
-        value = _BOOL.get(raw.lower())
-        if value is None:
-            problems.append(f"{label} {raw}: not a boolean; allowed: true, false")
-        return value
-    if kind == "lower":
-        return raw.lower()
-    if kind == "ratio":
-        return "adaptive" if raw.lower() == "adaptive" else raw
-    return raw
+def _convert(name: str, label: str, raw: str, problems: list[str]) -> Any:
+    """The value of field `name` typed as `raw` on the line, or None (problem added)."""
+    field = _fields.BY_NAME.get(name)
+    if field is None:  # model
+        return raw
+    value, reason = field.parse(raw)
+    if reason:
+        problems.append(f"{label} {raw}: {reason}")
+        return None
+    return value[0] if field.kind == "media" else value
 
 
 def parse_line(line: str) -> tuple[argparse.Namespace, dict[str, Any], list[str]]:
-    """Parse the magic line: (namespace, request fields, problems)."""
+    """Parse the magic line: (namespace, request fields, problems).
+
+    `fields` also carries `typed_as` ({field: "--rs 480P"}) when a field came from the
+    line, so build_request's messages quote the option as the user typed it.
+    """
     problems: list[str] = []
     try:
         tokens = shlex.split(line)
@@ -198,17 +178,50 @@ def parse_line(line: str) -> tuple[argparse.Namespace, dict[str, Any], list[str]
         else:
             problems.append(f"{tok}: unexpected word on the magic line (the prompt goes in "
                             f"the cell body)")
+    problems += _duplicates(tokens)
     fields: dict[str, Any] = {}
-    for name, (spellings, kind) in _FIELD_OPTIONS.items():
-        raw = getattr(ns, name)
-        if raw is not None:
-            value = _convert(kind, _typed(tokens, spellings), raw, problems)
-            if value is not None:
-                fields[name] = value
-    for name in ("generate_audio", "return_last_frame"):
-        if getattr(ns, name) is not None:
-            fields[name] = getattr(ns, name)
+    typed_as: dict[str, str] = {}
+    for field in _fields.FIELDS:
+        if not field.options:
+            continue
+        raw = getattr(ns, field.dest or field.name)
+        if raw is None or raw == []:
+            continue
+        spellings = tuple(o for o, name in _OPTION_FIELD.items() if name == field.name)
+        typed = _typed(tokens, spellings)
+        if field.kind == "media":  # ns.ref_video / ns.ref_audio; the cell adds them
+            typed_as[field.name] = " ".join(f"{typed} {r}" for r in raw)
+            continue
+        if typed in _NO_VALUE:  # a store_const option: --draft, --edit, --no-audio
+            fields[field.name] = raw
+            typed_as[field.name] = typed
+            continue
+        value = _convert(field.name, typed, raw, problems)
+        if value is not None:
+            fields[field.name] = value
+            typed_as[field.name] = f"{typed} {raw}"
+    if typed_as:
+        fields["typed_as"] = typed_as
     return ns, fields, problems
+
+
+def _duplicates(tokens: list[str]) -> list[str]:
+    """A field set twice on the line (aliases and shortcuts count): one problem each."""
+    seen: dict[str, str] = {}
+    out = []
+    for i, tok in enumerate(tokens):
+        option, eq, value = tok.partition("=")
+        name = _OPTION_FIELD.get(option)
+        if name is None or name in ("ref_videos", "ref_audios"):  # repeatable
+            continue
+        if not eq and option not in _NO_VALUE and i + 1 < len(tokens):
+            value = tokens[i + 1]
+        label = f"{option} {value}" if value else option
+        if name in seen:
+            out.append(f"{label}: duplicate of {seen[name]}; give each setting once")
+        else:
+            seen[name] = label
+    return out
 
 
 def _typed(tokens: list[str], spellings: tuple[str, ...]) -> str:
@@ -220,19 +233,23 @@ def _typed(tokens: list[str], spellings: tuple[str, ...]) -> str:
     return spellings[0]
 
 
+_SWEEP_NAMES = _fields.sweep_names()
+
+
 def parse_sweep(specs: list[str], fields: dict[str, Any], ns: argparse.Namespace,
                 problems: list[str]) -> list[tuple[str, list[Any]]]:
     """[(field, values)] from repeated --sweep FIELD=V1,V2 options."""
     axes: list[tuple[str, list[Any]]] = []
     for spec in specs:
         name, sep, rest = spec.partition("=")
-        field = _SWEEP_ALIASES.get(name.strip(), name.strip().replace("-", "_"))
+        name = name.strip()
+        field = _SWEEP_NAMES.get(name, _SWEEP_NAMES.get(name.replace("-", "_")))
         if not sep or not rest.strip():
             problems.append(f"--sweep {spec}: write FIELD=V1,V2,... e.g. --sweep seed=1,2,3")
             continue
-        if field not in _SWEEP_KINDS:
-            problems.append(f"--sweep {spec}: cannot sweep {name!r}; fields: "
-                            + ", ".join(sorted(_SWEEP_KINDS)))
+        if field is None:
+            known = sorted({v for v in _SWEEP_NAMES.values()})
+            problems.append(f"--sweep {spec}: cannot sweep {name!r}; fields: " + ", ".join(known))
             continue
         if field in fields or (field == "model" and ns.model):
             problems.append(f"--sweep {name}: duplicate of the line option; give each setting once")
@@ -244,13 +261,15 @@ def parse_sweep(specs: list[str], fields: dict[str, Any], ns: argparse.Namespace
         if any(not v for v in values):
             problems.append(f"--sweep {spec}: empty value")
             continue
-        converted = [_convert(_SWEEP_KINDS[field], f"--sweep {name}", v, problems) for v in values]
+        converted = [_convert(field, f"--sweep {name}", v, problems) for v in values]
         if any(v is None for v in converted):
             continue
         if len(set(map(str, converted))) != len(converted):
             problems.append(f"--sweep {spec}: a value is repeated")
             continue
         axes.append((field, converted))
+        if field != "model":
+            fields.setdefault("typed_as", {})[field] = f"--sweep {name}={{}}"
     total = 1
     for _, values in axes:
         total *= len(values)
@@ -373,6 +392,19 @@ class Seedance(Magics):
                      "terminal)").tag(config=True)
     api_key = _Secret(None, allow_none=True,
                       help="API key for the provider (masked in every display)").tag(config=True)
+    catalog = Unicode(None, allow_none=True,
+                      help="TOML file adding or changing model families (SEEDANCE_CATALOG wins "
+                           "when both are set)").tag(config=True)
+
+    @observe("catalog")
+    def _use_catalog(self, change: Any) -> None:
+        from .catalog_file import catalog_path, use_catalog_file
+        from .errors import SeedanceConfigError
+
+        try:
+            use_catalog_file(catalog_path(change["new"]))
+        except SeedanceConfigError as exc:
+            raise UsageError(str(exc)) from None
 
     _PUSHED = ("provider", "model", "emulate", "output_dir", "poll_interval", "embed")
 
@@ -478,6 +510,12 @@ class Seedance(Magics):
             render = lambda: _display.gallery_bundle(jobs, fields=axes, embed=embed)
         handle = display(render(), raw=True, display_id=True)
         labels = [", ".join(f"{k}={v}" for k, v in c.items()) for c in combos]
+        if live_frontend(self.shell):
+            from .ui.finals import final_controls
+
+            finals = final_controls(jobs, labels if axes else None)
+            if finals is not None:  # 2.5 drafts: a "Render final (1080p)" button each
+                display(finals)
         if wait:
             self._wait(jobs, handle, render, labels if axes else None)
         else:
@@ -608,9 +646,12 @@ class Seedance(Magics):
         if cmd == "resume":
             from .jobs import resume
 
-            jobs = resume()
+            # The configured key goes in explicitly: resume only sends it to the base
+            # URL configured for its provider (rows naming another host are reported).
+            jobs = resume(api_key=configured_api_key())
             if not jobs:
-                print("nothing to resume")
+                if not getattr(jobs, "report", None):  # the report was shown by resume()
+                    print("nothing to resume")
                 return None
             render = lambda: _display.gallery_bundle(jobs, fields=())
             handle = display(render(), raw=True, display_id=True)
@@ -619,12 +660,72 @@ class Seedance(Magics):
             else:
                 self._follow(jobs, handle, render)
             return None
+        if cmd in ("adopt", "dismiss"):
+            # Settle a create whose answer was lost (listed by %seedance resume).
+            from .errors import SeedanceError
+            from .jobs.recovery import adopt, dismiss
+
+            want = 2 if cmd == "adopt" else 1
+            if len(args) != want or not args[0].isdigit():
+                raise UsageError("%seedance adopt ROW TASK_ID  or  %seedance dismiss ROW "
+                                 "(ROW: the ledger row shown by %seedance resume)")
+            try:
+                rec = adopt(int(args[0]), args[1]) if cmd == "adopt" else dismiss(int(args[0]))
+            except SeedanceError as exc:
+                raise UsageError(str(exc)) from None
+            if cmd == "adopt":
+                print(f"row {rec['id']} is now task {rec['task_id']}; %seedance resume fetches it")
+            else:
+                print(f"row {rec['id']} dismissed; it is not reported again")
+            return None
         if cmd == "cancel":
             return self._cancel(args)
+        if cmd == "final":
+            return self._final(args)
         if cmd == "emulator":
             return self._emulator(args)
+        if cmd == "models":  # %seedance models [--provider P] [--check]
+            from .models import magic
+            from .errors import SeedanceError
+
+            try:
+                return magic(args, provider=self.provider or None,
+                             api_key=str.__str__(self.api_key) if self.api_key else None)
+            except SeedanceError as exc:
+                raise UsageError(str(exc)) from None
         raise UsageError(f"%seedance {cmd}: unknown command; use panel, jobs, history, resume, "
-                         f"cancel ID, emulator start|stop|status or version")
+                         f"adopt ROW TASK_ID, dismiss ROW, cancel ID, final ID, models, "
+                         f"emulator start|stop|status or version")
+
+    def _final(self, args: list[str]) -> None:
+        """%seedance final ID: the 1080p final of a 2.5 draft (a job of this kernel, or a
+        draft task id the ledger or the gateway knows)."""
+        if len(args) != 1:
+            raise UsageError("%seedance final ID: give one draft (task id, job name or ledger id)")
+        from . import jobs as _jobs
+        from .errors import SeedanceError
+
+        target = args[0]
+        draft = next((j for j in reversed(list(_jobs.manager().jobs))
+                      if target in (j.task_id, j.name, str(j.ledger_id))), None)
+        try:
+            if draft is not None:
+                job = draft.final()
+            else:
+                kw = self._client_kw({"provider": self.provider or None})
+                if self.api_key:
+                    kw["api_key"] = str.__str__(self.api_key)
+                job = _jobs.submit(draft_task_id=target, **kw)
+        except SeedanceError as exc:
+            raise UsageError("\n".join(_problems_of(exc))) from None
+        self.shell.user_ns["_seedance_job"] = job
+        render: Callable[[], dict] = lambda: _display.job_bundle(job)
+        handle = display(render(), raw=True, display_id=True)
+        if should_wait(None, self.wait, self.shell):
+            self._wait([job], handle, render)
+        else:
+            self._follow([job], handle, render)
+        return None
 
     def _cancel(self, args: list[str]) -> None:
         if len(args) != 1:

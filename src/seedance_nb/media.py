@@ -1,8 +1,19 @@
-"""Safe result downloads (reference §8 "Results").
+"""Safe result downloads (reference §8 "Results" and "Bounds").
 
 A download streams into a temporary file beside the destination, hashing as it
-goes, checks the length, then links the file into place without ever replacing
-an existing one. Signed-URL query strings never reach messages or logs.
+goes, checks the length and the file's signature (a video must be a video),
+then links the file into place without ever replacing an existing one.
+Signed-URL query strings never reach messages or logs.
+
+Bounds: a transfer with no byte for `stall_s` (60 s) is cut; at most 4 GiB and
+never more than a `Content-Length` announces (a larger announcement is refused
+before reading). URLs: https anywhere except this machine; http (and https) to
+loopback only with `allow_http_loopback=True`, which the caller sets when the
+gateway itself is on loopback (the emulator): a remote gateway handing out
+`http://127.0.0.1:…` is refused. Every redirect hop passes the same check.
+
+Temporary files are named `.<dest name>.<host tag>-<pid>.<random>.part`, so
+`sweep_stale_parts` can tell a dead download's leftovers from a live one's.
 """
 from __future__ import annotations
 
@@ -14,12 +25,14 @@ import os
 import random
 import re
 import queue
+import socket
 import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
@@ -32,6 +45,7 @@ from .providers._common import retry_after
 log = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 5
+SMALL_FILE_BYTES = 8 << 20  # below this, write and hash inline: helper threads cost more
 _STATUS_BASE_S = 1.0       # HTTP 408/429/5xx: min(30, 2^n) s x uniform(0.5, 1), as for reads
 _TRANSPORT_BASE_S = 0.25   # cut or reset transfers: retry soon, the bytes so far are kept
 
@@ -45,13 +59,20 @@ class Downloaded:
 
 
 class DownloadError(SeedanceError):
-    """A file could not be downloaded. `.expired` is True for a signed URL past its time."""
+    """A file could not be downloaded. `.expired` is True for a signed URL past its time.
+
+    `.code`: `URLExpired`, `URLRefused` (scheme/host rule, before any request or on a
+    redirect), `HTTPError` (a status that is not retried), `TooLarge`, `Stalled`,
+    `NotAVideo` / `NotAnImage` (the file is not what it should be; nothing is kept),
+    `WriteFailed`, or `Failed` (retries used up on cuts, resets or busy servers).
+    """
 
     def __init__(self, message: str, *, url_redacted: str = "", http_status: int | None = None,
-                 expired: bool = False) -> None:
+                 expired: bool = False, code: str = "Failed") -> None:
         self.url_redacted = url_redacted
         self.http_status = http_status
         self.expired = expired
+        self.code = "URLExpired" if expired else code
         super().__init__(message)
 
 
@@ -69,12 +90,16 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
-def output_name(provider: str, task_id: str, kind: str = "video") -> str:
-    """`<provider>-<id>.mp4` or `<provider>-<id>-last.png`, safe as a file name anywhere."""
+def output_name(provider: str, task_id: str, kind: str = "video",
+                output_format: str | None = None) -> str:
+    """`<provider>-<id>.mp4` (`.mov` for a 2.5 MOV result) or `<provider>-<id>-last.png`,
+    safe as a file name anywhere (§8 Results)."""
     if kind not in ("video", "last_frame"):
         raise ValueError(f"kind must be 'video' or 'last_frame', got {kind!r}")
     stem = f"{_safe(provider)}-{_safe(task_id)}"
-    return f"{stem}.mp4" if kind == "video" else f"{stem}-last.png"
+    if kind == "last_frame":
+        return f"{stem}-last.png"
+    return f"{stem}.mov" if output_format == "mov" else f"{stem}.mp4"
 
 
 def _safe(part: str) -> str:
@@ -82,62 +107,107 @@ def _safe(part: str) -> str:
     return text[:120]
 
 
-def check_url(url: str) -> None:
-    """Refuse anything but https, or http to this machine's loopback."""
+def check_url(url: str, *, allow_http_loopback: bool = False) -> None:
+    """Refuse anything but https to another machine; loopback only when allowed.
+
+    `allow_http_loopback` is for a gateway that is itself on loopback (the emulator):
+    its files are on http://127.0.0.1. A remote gateway never gets to make the
+    client fetch from this machine, over http or https.
+    """
+    shown = redact_url(url)
     try:
         parts = urlsplit(url)
         host = parts.hostname
     except ValueError:
         host, parts = None, None
     if parts is None or not host:
-        raise DownloadError(f"not a download URL: {redact_url(url)}", url_redacted=redact_url(url))
-    if parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(host)):
+        raise DownloadError(f"not a download URL: {shown}", url_redacted=shown,
+                            code="URLRefused")
+    local = _is_loopback(host)
+    if local and parts.scheme in ("http", "https"):
+        if allow_http_loopback:
+            return
+        raise DownloadError(
+            f"refusing to download {shown}: a remote gateway may not point the client at "
+            "this machine (localhost, 127.0.0.0/8, ::1)", url_redacted=shown, code="URLRefused")
+    if parts.scheme == "https":
         return
-    raise DownloadError(
-        f"refusing to download {redact_url(url)}: only https URLs, or http to this machine "
-        "(localhost, 127.0.0.0/8, ::1), are allowed", url_redacted=redact_url(url))
+    allowed = "https URLs, or http to this machine for a local gateway" \
+        if allow_http_loopback else "https URLs"
+    raise DownloadError(f"refusing to download {shown}: only {allowed} are allowed",
+                        url_redacted=shown, code="URLRefused")
+
+
+def is_loopback_url(url: str) -> bool:
+    """True when `url` (a gateway's base URL) points at this machine."""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return False
+    return bool(host) and _is_loopback(host)
 
 
 def _is_loopback(host: str) -> bool:
+    """This machine: localhost, 127/8, ::1, and 0.0.0.0 or `::` (which reach it too)."""
     host = host.rstrip(".").lower()
-    if host == "localhost":
+    if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:
-        return False
+        try:  # forms the resolver also takes: 127.1, 2130706433, 0x7f.0.0.1
+            ip = ipaddress.ip_address(socket.inet_aton(host))
+        except (OSError, ValueError):
+            return False
     mapped = getattr(ip, "ipv4_mapped", None)
-    return ip.is_loopback or bool(mapped and mapped.is_loopback)
+    return any(a is not None and (a.is_loopback or a.is_unspecified) for a in (ip, mapped))
 
 
 def download(url: str, dest: str | os.PathLike, *, session: requests.Session | None = None,
              expires_at: float | None = None, attempts: int = 4, chunk_size: int = 1 << 20,
-             timeout: tuple[float, float] = (10, 60)) -> Downloaded:
+             allow_http_loopback: bool = False, expect: str = "auto",
+             stall_s: float = catalog.DOWNLOAD_STALL_S,
+             max_bytes: int = catalog.MAX_DOWNLOAD_BYTES,
+             sleep: Callable[[float], None] = time.sleep) -> Downloaded:
     """Stream `url` to `dest` and return where it landed, its sha256 and size.
 
     Never overwrites: an identical existing file is reused; a different one is left
     alone and the download is saved as `<stem>-2<suffix>` (or the next free name).
+    Nothing is written outside `dest`'s folder. `expect` is "video", "image",
+    "any" or "auto" (from `dest`'s suffix: .png/.jpg/.webp are images, anything
+    else a video); a file of the wrong kind raises DownloadError(code="NotAVideo"
+    or "NotAnImage") and is not kept. `allow_http_loopback`: see `check_url`.
     """
-    check_url(url)
+    check_url(url, allow_http_loopback=allow_http_loopback)
     if attempts < 1:
         raise ValueError("attempts must be at least 1")
     dest = Path(dest)
-    if dest.is_dir():
+    kind = _expected_kind(dest, expect)
+    if dest.name in ("", ".", "..") or dest.is_dir():
         raise DownloadError(f"download destination {dest} is a folder, not a file name",
-                            url_redacted=redact_url(url))
+                            url_redacted=redact_url(url), code="WriteFailed")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
+    _sweep_once(dest.parent)
+    with _LIVE_LOCK:  # a sweep in another thread sees the new part as live at once
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.{_HOST_TAG}-{os.getpid()}.",
+                                        suffix=".part", dir=dest.parent)
+        tmp = Path(tmp_name)
+        _LIVE.add(tmp.name)
     own_session = session is None
     session = session or requests.Session()
+    rules = _Rules(allow_http_loopback, stall_s, max_bytes, sleep)
     try:
         with os.fdopen(fd, "wb") as out:
-            digest, size = _fetch(url, out, session, expires_at, attempts, chunk_size, timeout)
+            digest, size, head = _fetch(url, out, session, expires_at, attempts, chunk_size,
+                                        rules)
+        _check_kind(kind, head, size, redact_url(url))
         # No fsync: a file damaged by a crash fails the sha256 check the job manager
         # makes before reusing it, and is then fetched again.
         path, reused = _place(tmp, dest, digest, size)
     finally:
         tmp.unlink(missing_ok=True)
+        with _LIVE_LOCK:
+            _LIVE.discard(tmp.name)
         if own_session:
             session.close()
     log.info("downloaded %s to %s (%d bytes%s)", redact_url(url), path, size,
@@ -145,8 +215,140 @@ def download(url: str, dest: str | os.PathLike, *, session: requests.Session | N
     return Downloaded(path=path, sha256=digest, size=size, reused=reused)
 
 
+@dataclass(frozen=True)
+class _Rules:
+    allow_http_loopback: bool
+    stall_s: float
+    max_bytes: int
+    sleep: Callable[[float], None]
+
+
+# --- what a file must look like ------------------------------------------------------------
+
+_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
+HEAD_BYTES = 16
+
+
+def _expected_kind(dest: Path, expect: str) -> str:
+    if expect not in ("auto", "video", "image", "any"):
+        raise ValueError(f"expect must be 'auto', 'video', 'image' or 'any', got {expect!r}")
+    if expect != "auto":
+        return expect
+    return "image" if dest.suffix.lower() in _IMAGE_SUFFIXES else "video"
+
+
+def looks_like(head: bytes) -> str | None:
+    """"mp4" (ISO-BMFF/QuickTime `ftyp` at offset 4), "webm" (EBML), "png", "jpeg",
+    "webp", or None."""
+    if head[4:8] == b"ftyp":
+        return "mp4"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "webm"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def _check_kind(kind: str, head: bytes, size: int, shown: str) -> None:
+    if kind == "any":
+        return
+    found = looks_like(head)
+    if kind == "video" and found in ("mp4", "webm"):
+        return
+    if kind == "image" and found in ("png", "jpeg", "webp"):
+        return
+    what = {"mp4": "an MP4", "webm": "a WebM", "png": "a PNG image", "jpeg": "a JPEG image",
+            "webp": "a WebP image"}.get(found or "", "")
+    if not what:
+        text = head.lstrip()[:9].lower()
+        what = "empty" if size == 0 else "an HTML page" if text.startswith(
+            (b"<!doctype", b"<html")) else f"unrecognized bytes {head[:8].hex(' ')}"
+    code = "NotAVideo" if kind == "video" else "NotAnImage"
+    raise DownloadError(f"{code}: the file at {shown} is {what} ({size} bytes), not "
+                        f"{'a video (MP4/MOV or WebM)' if kind == 'video' else 'an image'}; "
+                        "it was not kept", url_redacted=shown, code=code)
+
+
+# --- leftovers of dead downloads -------------------------------------------------------------
+
+_HOST_TAG = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+_PART = re.compile(r"^\..+\.(?P<host>[0-9a-f]{8})-(?P<pid>\d+)\.[^.]+\.part$")
+_LIVE: set[str] = set()  # our own .part files being written right now
+_LIVE_LOCK = threading.Lock()
+_SWEPT: set[str] = set()
+STALE_PART_S = 3600.0
+
+
+def sweep_stale_parts(folder: str | os.PathLike, older_than_s: float = STALE_PART_S) -> list[Path]:
+    """Remove `.part` files that dead downloads left in `folder`; return what was removed.
+
+    A part is dead when its name says it was written by a process of this host that
+    no longer runs (or by this process, which is not writing it now), or, whatever
+    its name, when it was not modified for `older_than_s` (a live download writes at
+    least every `stall_s` + a retry wait, far less than the default hour).
+    """
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        if not (entry.name.startswith(".") and entry.name.endswith(".part")):
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            old = now - entry.stat(follow_symlinks=False).st_mtime >= older_than_s
+        except OSError:
+            continue
+        if old or _writer_gone(entry.name):
+            try:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+            except OSError:
+                pass  # gone already, or not ours to remove
+    if removed:
+        log.info("removed %d leftover partial download(s) from %s", len(removed), folder)
+    return removed
+
+
+def _writer_gone(name: str) -> bool:
+    m = _PART.match(name)
+    if not m or m.group("host") != _HOST_TAG:
+        return False  # another machine's (shared folder) or an old name: age decides
+    pid = int(m.group("pid"))
+    if pid == os.getpid():
+        with _LIVE_LOCK:
+            return name not in _LIVE
+    if os.name != "posix":
+        return False  # os.kill(pid, 0) would terminate the process on Windows
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # exists but not ours (EPERM)
+    return False
+
+
+def _sweep_once(folder: Path) -> None:
+    key = str(folder.resolve())
+    if key not in _SWEPT:
+        _SWEPT.add(key)
+        sweep_stale_parts(folder)
+
+
 class _Cut(Exception):
     """The body ended early or the connection broke; retry, resuming if possible."""
+
+    def __init__(self, message: str, stalled: bool = False) -> None:
+        self.stalled = stalled
+        super().__init__(message)
 
 
 class _Partial:
@@ -161,18 +363,21 @@ class _Partial:
         self.out.truncate()
         self.hasher = hashlib.sha256()
         self.got = 0
+        self.head = b""  # the first bytes, for the signature check
         self.total: int | None = None
         self.validator: str | None = None  # ETag / Last-Modified: never splice two versions
 
 
-def _fetch(url, out, session, expires_at, attempts, chunk_size, timeout) -> tuple[str, int]:
+def _fetch(url, out, session, expires_at, attempts, chunk_size,
+           rules: _Rules) -> tuple[str, int, bytes]:
     shown = redact_url(url)
     part = _Partial(out)
-    problem, base, hint = "", _TRANSPORT_BASE_S, None
+    problem, base, hint, code = "", _TRANSPORT_BASE_S, None, "Failed"
+    timeout = (catalog.CONNECT_TIMEOUT_S, rules.stall_s)  # per read: "no byte for stall_s"
     for attempt in range(attempts):
         if attempt:
             log.info("download of %s: %s; attempt %d of %d", shown, problem, attempt + 1, attempts)
-            _sleep(attempt - 1, base, hint)
+            _sleep(attempt - 1, base, hint, rules.sleep)
         # Authorization=None drops any session-wide API key: file hosts never see it.
         headers = {"Accept-Encoding": "identity", "Authorization": None}
         if part.got:
@@ -180,28 +385,31 @@ def _fetch(url, out, session, expires_at, attempts, chunk_size, timeout) -> tupl
             if part.validator:
                 headers["If-Range"] = part.validator
         try:
-            resp = _get(session, url, headers, timeout)
+            resp = _get(session, url, headers, timeout, rules.allow_http_loopback)
         except requests.RequestException as exc:
-            problem, base, hint = f"connection failed ({type(exc).__name__})", _TRANSPORT_BASE_S, None
+            problem, base, hint = f"connection failed ({_why(exc, rules)})", _TRANSPORT_BASE_S, None
+            code = "Stalled" if _is_timeout(exc) else "Failed"
             continue
         with resp:
             status = resp.status_code
             if status in catalog.RETRY_STATUSES:
                 problem, base, hint = f"HTTP {status}", _STATUS_BASE_S, retry_after(resp.headers)
-                if hint is not None and hint > catalog.RETRY_AFTER_CAP_S:  # the next poll tries again
+                code = "Failed"
+                if hint is not None and hint > catalog.RETRY_AFTER_CAP_S:  # next poll tries again
                     problem += f" (the server asks to wait {hint:.0f} s)"
                     break
                 if resp.headers.get("x-should-retry", "").lower() == "false":
                     break
                 continue
             if status in (403, 404, 410) and expires_at is not None and time.time() >= expires_at:
-                when = datetime.fromtimestamp(expires_at, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+                when = datetime.fromtimestamp(expires_at, timezone.utc).strftime(
+                    "%Y-%m-%d %H:%M:%S")
                 raise DownloadError(
                     f"URL expired: the signed URL expired on {when} UTC and the file is gone "
                     f"from the gateway (HTTP {status} for {shown})",
                     url_redacted=shown, http_status=status, expired=True)
             if status == 416 and part.got and part.got == part.total:
-                return part.hasher.hexdigest(), part.got  # it was all there already
+                return part.hasher.hexdigest(), part.got, part.head  # all there already
             if status == 200:
                 part.restart()  # first try, or the server ignored the range / the file changed
                 part.total = _expected_total(resp, 0)
@@ -216,17 +424,37 @@ def _fetch(url, out, session, expires_at, attempts, chunk_size, timeout) -> tupl
                 if status in (403, 404) and expires_at is None:
                     reason += " (a signed URL may have expired, or the file was deleted)"
                 raise DownloadError(f"download of {shown} failed: HTTP {status}{reason}",
-                                    url_redacted=shown, http_status=status)
+                                    url_redacted=shown, http_status=status, code="HTTPError")
+            if part.total is not None and part.total > rules.max_bytes:
+                raise _too_large(shown, rules.max_bytes, f"it announces {part.total} bytes")
             part.validator = resp.headers.get("ETag") or resp.headers.get("Last-Modified")
             try:
-                _stream(resp, part, chunk_size, shown)
+                _stream(resp, part, chunk_size, shown, rules)
             except _Cut as exc:
                 problem, base, hint = str(exc), _TRANSPORT_BASE_S, None
+                code = "Stalled" if exc.stalled else "Failed"
                 continue
-            return part.hasher.hexdigest(), part.got
+            return part.hasher.hexdigest(), part.got, part.head
     raise DownloadError(
-        f"download of {shown} failed after {attempt + 1} attempt{'s' if attempt else ''}: {problem}",
-        url_redacted=shown, http_status=_status_of(problem))
+        f"download of {shown} failed after {attempt + 1} attempt{'s' if attempt else ''}: "
+        f"{problem}",
+        url_redacted=shown, http_status=_status_of(problem), code=code)
+
+
+def _too_large(shown: str, limit: int, why: str) -> DownloadError:
+    return DownloadError(f"download of {shown} refused: {why}; the limit is "
+                         f"{limit / (1 << 30):.3g} GiB", url_redacted=shown, code="TooLarge")
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    return isinstance(exc, (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)) \
+        or "timed out" in str(exc).lower()
+
+
+def _why(exc: BaseException, rules: _Rules) -> str:
+    if _is_timeout(exc):
+        return f"no byte for {rules.stall_s:g} s"
+    return type(exc).__name__
 
 
 class _Sink:
@@ -238,10 +466,11 @@ class _Sink:
     (what a resumed transfer continues from).
     """
 
-    def __init__(self, part: _Partial, depth: int = 4) -> None:
+    def __init__(self, part: _Partial, depth: int = 4, threads: bool = True) -> None:
         self.part = part
         self.error: OSError | None = None
-        self.lanes = [self._lane(self._write, depth), self._lane(part.hasher.update, depth)]
+        self.lanes = [self._lane(self._write, depth), self._lane(part.hasher.update, depth)] \
+            if threads else []
 
     def _lane(self, step, depth: int) -> tuple[queue.Queue, threading.Thread]:
         lane: queue.Queue = queue.Queue(maxsize=depth)
@@ -262,6 +491,11 @@ class _Sink:
                 step(chunk)
 
     def put(self, chunk: bytes) -> None:
+        if not self.lanes:  # a small file: inline is cheaper than two threads
+            self._write(chunk)
+            if self.error is None:
+                self.part.hasher.update(chunk)
+            return
         for lane, _ in self.lanes:
             lane.put(chunk)
 
@@ -271,39 +505,54 @@ class _Sink:
             thread.join()
         if self.error is not None:
             raise DownloadError(f"cannot write the download of {shown}: {self.error}",
-                                url_redacted=shown) from None
+                                url_redacted=shown, code="WriteFailed") from None
 
 
-def _stream(resp: requests.Response, part: _Partial, chunk_size: int, shown: str) -> None:
+def _stream(resp: requests.Response, part: _Partial, chunk_size: int, shown: str,
+            rules: _Rules) -> None:
     """Append the body to the partial file; _Cut if it breaks off or has the wrong length."""
     if hasattr(resp.raw, "enforce_content_length"):
         # We check the length ourselves; urllib3's own check would drop the bytes
         # that did arrive before a cut, and they are worth resuming from.
         resp.raw.enforce_content_length = False
-    sink = _Sink(part)
+    limit = min(rules.max_bytes, part.total) if part.total is not None else rules.max_bytes
+    small = part.total is not None and part.total - part.got < SMALL_FILE_BYTES
+    sink = _Sink(part, threads=not small)
+    over = False
     try:
-        for chunk in resp.iter_content(chunk_size):
+        # Raw bytes as sent: identity was asked for, and nothing is inflated here.
+        for chunk in resp.raw.stream(chunk_size, decode_content=False):
             if sink.error is not None:
                 break  # the disk refused; close() reports it
+            if part.got + len(chunk) > limit:
+                over = True
+                break
+            if len(part.head) < HEAD_BYTES:
+                part.head += chunk[:HEAD_BYTES - len(part.head)]
             sink.put(chunk)
             part.got += len(chunk)
     except (requests.RequestException, urllib3.exceptions.HTTPError,
-            http.client.HTTPException) as exc:
+            http.client.HTTPException, OSError) as exc:
         sink.close(shown)
-        raise _Cut(f"transfer broke after {part.got} bytes ({type(exc).__name__})") from None
+        stalled = _is_timeout(exc)
+        why = f"no byte for {rules.stall_s:g} s" if stalled else type(exc).__name__
+        raise _Cut(f"transfer broke after {part.got} bytes ({why})", stalled) from None
     except BaseException:
         sink.close(shown)
         raise
     sink.close(shown)
+    if over and part.total is not None and part.total <= rules.max_bytes:
+        part.restart()  # more than announced: start over rather than splice
+        raise _Cut(f"server sent more than the announced {part.total} bytes")
+    if over:
+        raise _too_large(shown, rules.max_bytes, "the file is larger")
     if part.total is not None and part.got < part.total:
         raise _Cut(f"transfer cut short: got {part.got} of {part.total} bytes")
-    if part.total is not None and part.got > part.total:
-        part.restart()
-        raise _Cut(f"server sent more than the announced {part.total} bytes")
 
 
-def _get(session: requests.Session, url: str, headers: dict, timeout) -> requests.Response:
-    """GET following redirects by hand, so every hop passes the scheme check."""
+def _get(session: requests.Session, url: str, headers: dict, timeout,
+         allow_http_loopback: bool) -> requests.Response:
+    """GET following redirects by hand, so every hop passes the URL check."""
     for _ in range(MAX_REDIRECTS + 1):
         resp = session.get(url, headers=headers, stream=True, timeout=timeout,
                            allow_redirects=False)
@@ -311,9 +560,10 @@ def _get(session: requests.Session, url: str, headers: dict, timeout) -> request
             return resp
         target = urljoin(url, resp.headers["Location"])
         resp.close()
-        check_url(target)
+        check_url(target, allow_http_loopback=allow_http_loopback)
         url = target
-    raise DownloadError(f"too many redirects for {redact_url(url)}", url_redacted=redact_url(url))
+    raise DownloadError(f"too many redirects for {redact_url(url)}", url_redacted=redact_url(url),
+                        code="URLRefused")
 
 
 def _expected_total(resp: requests.Response, got: int) -> int | None:
@@ -332,9 +582,10 @@ def _range_start(resp: requests.Response) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _sleep(attempt: int, base: float, retry_after: float | None = None) -> None:
+def _sleep(attempt: int, base: float, retry_after: float | None = None,
+           sleep: Callable[[float], None] = time.sleep) -> None:
     delay = min(30.0, base * 2 ** attempt) * random.uniform(0.5, 1.0)
-    time.sleep(max(delay, retry_after or 0.0))
+    sleep(max(delay, retry_after or 0.0))
 
 
 def _status_of(problem: str) -> int | None:

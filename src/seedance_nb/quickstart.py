@@ -1,12 +1,16 @@
 """`seedance-nb quickstart`: run the quickstart notebook headless on the emulator.
 
 No key and no network: the kernel is forced onto the offline emulator (loopback
-only). The executed notebook is written next to its `seedance-output/` folder.
+only). The executed notebook is written next to its `seedance-output/` folder, in
+./seedance-quickstart, or under the user's cache when the current directory is a
+source checkout (so a clone of this repository stays clean); `--out` chooses.
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -26,6 +30,28 @@ def find_notebook() -> Path:
             return candidate
     raise FileNotFoundError(f"{NOTEBOOK} not found next to the package or in the repository; "
                             f"pass --notebook PATH")
+
+
+def default_out(cwd: Optional[Path] = None) -> Path:
+    """./seedance-quickstart, unless `cwd` is a source checkout: then the user's cache."""
+    cwd = Path.cwd() if cwd is None else cwd
+    if not any((cwd / marker).exists() for marker in (".git", "pyproject.toml", "setup.py")):
+        return cwd / "seedance-quickstart"
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "seedance-nb" / "quickstart"
+
+
+def _jupyter() -> str:
+    """The `jupyter` next to this Python (a venv need not be activated), else on PATH."""
+    exe = Path(sys.executable).parent / ("jupyter.exe" if os.name == "nt" else "jupyter")
+    return str(exe) if exe.is_file() else (shutil.which("jupyter") or str(exe))
+
+
+def open_command(notebook: Path) -> Optional[str]:
+    """The command that opens `notebook` in JupyterLab, or None when Lab is not installed."""
+    if importlib.util.find_spec("jupyterlab") is None:
+        return None
+    return f"{_jupyter()} lab {notebook}"
 
 
 def kernel_env() -> dict[str, str]:
@@ -55,9 +81,9 @@ def run(notebook: Path, out_dir: Path, *, timeout: int = 600,
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="seedance-nb quickstart", description=__doc__)
-    parser.add_argument("--out", default="seedance-quickstart",
-                        help="folder for the executed notebook and its seedance-output/ "
-                             "(default: ./seedance-quickstart)")
+    parser.add_argument("--out", help="folder for the executed notebook and its seedance-output/ "
+                                      "(default: ./seedance-quickstart, or "
+                                      "~/.cache/seedance-nb/quickstart in a source checkout)")
     parser.add_argument("--notebook", help="notebook to run (default: the bundled quickstart)")
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
@@ -66,7 +92,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except FileNotFoundError as exc:
         print(f"seedance-nb quickstart: {exc}", file=sys.stderr)
         return 2
-    out_dir = Path(args.out).resolve()
+    out_dir = Path(args.out).resolve() if args.out else default_out()
+    if not args.out and out_dir.parent != Path.cwd():
+        print(f"the current directory is a source checkout; writing to {out_dir} "
+              f"(choose with --out)")
     print(f"running {notebook} on the offline emulator (no key, no network)...", flush=True)
     start = time.monotonic()
     try:
@@ -82,7 +111,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"videos ({len(videos)}): {out_dir / 'seedance-output'}")
     for video in videos:
         print(f"  {video.name}")
-    print(f"open it with: jupyter lab {dest}")
+    command = open_command(dest)
+    if command:
+        print(f"open it with: {command}")
+    else:
+        print(f"to open it, install JupyterLab ({sys.executable} -m pip install jupyterlab), "
+              f"then run: {_jupyter()} lab {dest}")
     return 0
 
 

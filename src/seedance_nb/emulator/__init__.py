@@ -57,7 +57,8 @@ def _argv(port: int, speed: float, options: Mapping[str, Any]) -> list[str]:
 class Emulator:
     """A running emulator. Options are the CLI's, in Python spelling.
 
-    e.g. `Emulator(speed=100, run_seconds=1, rpm={"1.5-pro": 2}, fault_5xx=0.5)`.
+    e.g. `Emulator(speed=100, run_seconds=1, rpm={"2.0": 2}, fault_5xx=0.5,
+    catalog="my-models.toml", max_body_bytes=1 << 20)`.
     By default it runs in a separate process (rendering never competes with the
     caller); `in_process=True` serves from a thread of this process instead.
     """
@@ -69,7 +70,8 @@ class Emulator:
         self.argv = _argv(port, speed, options)
         self._server = None
         self._proc: Optional[subprocess.Popen] = None
-        args, settings, faults = parse(self.argv)  # bad options fail here, as ValueError
+        # bad options fail here, as ValueError; a catalog file is loaded only where it serves
+        args, settings, faults = parse(self.argv, load_catalog=in_process)
         if in_process:
             from .server import EmulatorServer
 
@@ -155,9 +157,17 @@ def ensure_local() -> tuple[str, str]:
     global _local
     with _local_lock:
         if _local is None or (_local._proc is not None and _local._proc.poll() is not None):
-            _local = Emulator(port=0, speed=LOCAL_SPEED)
+            _local = Emulator(port=0, speed=LOCAL_SPEED, catalog=_active_catalog())
             atexit.register(_local.close)
         return _local.base_url, _local.token
+
+
+def _active_catalog() -> Optional[str]:
+    """The catalog file this process uses (e.g. set by %config), for its emulator to load
+    too; SEEDANCE_CATALOG reaches the emulator through the environment anyway."""
+    module = sys.modules.get("seedance_nb.catalog_file")
+    path = getattr(module, "active_path", lambda: None)() if module else None
+    return str(path) if path else None
 
 
 def local_url() -> Optional[str]:

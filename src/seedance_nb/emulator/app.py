@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
+import traceback
 from collections import Counter
 from typing import Any, Callable, Iterable, Optional
 
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
+from .. import catalog
 from . import views
 from .callbacks import Callbacks
 from .envelopes import (EmuError, auth_error, error_body, not_found_route, request_id,
@@ -27,6 +31,12 @@ from .faults import Faults
 from .signing import Signer
 from .store import Settings, Store, Task
 from .validate import Params, check_comet, check_json
+
+_MODELS = "/models"
+#: code of a malformed-body refusal per route prefix (§7.1 vocabularies)
+_BODY_CODES = {"ark": "InvalidParameter", "volc": "InvalidParameter", "comet": "invalid_request",
+               "ace": "bad_request"}
+_MIMETYPES = {".mp4": "video/mp4", ".mov": "video/quicktime", ".png": "image/png"}
 
 _PREFIXES = (("/api/v3", "ark"), ("/v1/videos", "comet"), ("/volc/v3", "volc"),
              ("/seedance", "ace"))
@@ -47,6 +57,8 @@ _ROOTS = {prefix: root for root, prefix in _PREFIXES}
 
 def match(prefix: str, rest: str, method: str) -> Optional[tuple[str, str]]:
     """(action, task id or "") for a known route, else None."""
+    if prefix == "ark" and rest == _MODELS and method == "GET":
+        return "models", ""
     if prefix in ("ark", "volc"):
         if rest == _TASKS:
             if method == "POST":
@@ -135,7 +147,12 @@ class EmulatorApp:
     # --- WSGI ------------------------------------------------------------------
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         request = Request(environ)
-        response = self.dispatch(request)
+        request.max_content_length = self.settings.max_body_bytes
+        try:
+            response = self.dispatch(request)
+        except Exception:  # outside any dialect (files, healthz): still never HTML
+            traceback.print_exc(file=sys.stderr)
+            response = Response("internal error", status=500, mimetype="text/plain")
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
@@ -160,7 +177,16 @@ class EmulatorApp:
             if (kind == "read" or method == "DELETE") and self.faults.draw("5xx", kind):
                 self.count_fault("5xx")
                 raise server_error(prefix, "injected fault")
-            status, body, route = self.route(request, prefix, rest)
+            try:
+                status, body, route = self.route(request, prefix, rest)
+            except HTTPException as exc:  # werkzeug's own refusals, e.g. a body too large
+                code = exc.code if exc.code and 400 <= exc.code < 500 else 400
+                raise EmuError(code, _BODY_CODES[prefix], _one_line(exc.description), "body")
+            except EmuError:
+                raise
+            except Exception as exc:  # a bug must still answer in the dialect's envelope
+                traceback.print_exc(file=sys.stderr)
+                raise server_error(prefix, f"internal error ({type(exc).__name__})") from None
             self.count(route)
         except EmuError as err:
             self.count(f"{method} {_ROOTS[prefix]} error {err.status}")
@@ -202,6 +228,8 @@ class EmulatorApp:
             return (*self.create_ark(request, prefix, token), name)
         if action == "list":
             return 200, self.list_ark(request, token), name
+        if action == "models":
+            return 200, self.models(), name
         if action == "delete":
             self.store.delete(task_id, token)
             return 200, {}, name
@@ -223,8 +251,11 @@ class EmulatorApp:
         fields = dict(width=task.width, height=task.height, frames=task.n_frames,
                       seed=task.seed, prompt=p.prompt, first_image=p.first_image,
                       last_image=p.last_image, audio=p.generate_audio, fps=24)
-        if "watermark" in getattr(spec_type, "__dataclass_fields__", {}):
+        known = getattr(spec_type, "__dataclass_fields__", {})
+        if "watermark" in known:
             fields["watermark"] = p.watermark
+        if "container" in known:
+            fields["container"] = p.output_format
         return spec_type(**fields)
 
     def _create(self, request: Request, prefix: str, token: str, params: Params,
@@ -240,19 +271,38 @@ class EmulatorApp:
             raise server_error(prefix, "injected fault")
         return task
 
-    def _json_body(self, request: Request) -> Any:
+    def _json_body(self, request: Request, prefix: str) -> Any:
+        """The body as JSON; anything malformed is a 4xx in the route's envelope."""
+        code, limit = _BODY_CODES[prefix], self.settings.max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
+            raise EmuError(413, code, f"the request body is larger than {limit} bytes", "body")
+        data = request.stream.read(limit + 1)
+        if len(data) > limit:
+            raise EmuError(413, code, f"the request body is larger than {limit} bytes", "body")
         try:
-            return json.loads(request.get_data(cache=False) or b"null")
-        except (ValueError, UnicodeDecodeError):
-            raise EmuError(400, "InvalidParameter", "the request body is not valid JSON",
-                           "body") from None
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise EmuError(400, code, "the request body is not UTF-8", "body") from None
+        try:
+            return json.loads(text or "null", parse_constant=_no_constant)
+        except (ValueError, RecursionError):
+            raise EmuError(400, code, "the request body is not valid JSON", "body") from None
+
+    def _find_draft(self, prefix: str, token: str) -> Callable[[str], Optional[Task]]:
+        return lambda draft_id: self.store.draft(prefix, token, draft_id)
 
     def create_ark(self, request: Request, prefix: str, token: str) -> tuple[int, Any]:
-        params = check_json(prefix, self._json_body(request), self.settings.endpoints)
+        params = check_json(prefix, self._json_body(request, prefix), self.settings.endpoints,
+                            self._find_draft(prefix, token))
         task = self._create(request, prefix, token, params)
         return 200, {"id": task.id}
 
     def create_comet(self, request: Request, token: str) -> tuple[int, Any]:
+        if request.mimetype != "multipart/form-data":
+            # CometAPI's /v1/videos takes multipart only (§5.2); the client never sends else
+            shown = request.mimetype or "no content type"
+            raise EmuError(400, "invalid_request", f"POST /v1/videos takes multipart/form-data, "
+                                                   f"not {shown}", "Content-Type")
         form = {k: v for k, v in request.form.items()}
         upload = request.files.get("input_reference")
         image = upload.read() if upload is not None else None
@@ -264,9 +314,9 @@ class EmulatorApp:
         return 200, body
 
     def create_ace(self, request: Request, token: str) -> tuple[int, Any]:
-        body = self._json_body(request)
+        body = self._json_body(request, "ace")
         try:
-            params = check_json("ace", body, {})
+            params = check_json("ace", body, {}, self._find_draft("ace", token))
         except EmuError as err:
             if err.status in (400, 404):
                 raise EmuError(400, "bad_request", err.message, err.param) from None
@@ -307,8 +357,24 @@ class EmulatorApp:
         chosen = tasks[(num - 1) * size: num * size]
         return {"total": len(tasks), "items": [views.ark_task(t, self.signer, _base(request)) for t in chosen]}
 
+    def models(self) -> dict[str, Any]:
+        """GET /api/v3/models: ark and byteplus ids of live families, plus endpoints (§2.6)."""
+        created = int(self.store.started)
+        data = []
+        for dialect, owner in (("ark", "volcengine"), ("byteplus", "byteplus")):
+            for family, wire in catalog.WIRE_IDS[dialect].items():
+                if catalog.capabilities(family, dialect) and catalog.lifecycle(family,
+                                                                               dialect).live:
+                    data.append({"id": wire, "object": "model", "domain": "VideoGeneration",
+                                 "owned_by": owner, "created": created})
+        for endpoint, family in self.settings.endpoints.items():
+            if catalog.lifecycle(family, "ark").live:
+                data.append({"id": endpoint, "object": "model", "domain": "VideoGeneration",
+                             "owned_by": "endpoint", "created": created})
+        return {"object": "list", "data": data}
+
     def ace_tasks(self, request: Request, token: str) -> dict[str, Any]:
-        body = self._json_body(request)
+        body = self._json_body(request, "ace")
         if not isinstance(body, dict):
             raise EmuError(400, "bad_request", "the body must be a JSON object")
         action = body.get("action")
@@ -349,7 +415,7 @@ class EmulatorApp:
         rate = self.faults.config.slow_download
         if rate > 0:
             self.count_fault("slow_download")
-        mimetype = "video/mp4" if name.endswith(".mp4") else "image/png"
+        mimetype = _MIMETYPES.get(os.path.splitext(name)[1], "application/octet-stream")
         response = Response(_chunks(path, send, rate), mimetype=mimetype,
                             direct_passthrough=True)
         response.headers["Content-Length"] = str(size)  # a truncated reply still promises all
@@ -368,6 +434,14 @@ def _chunks(path: str, send: int, rate: float) -> Iterable[bytes]:
             if rate > 0:
                 time.sleep(len(data) / rate)
             yield data
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _one_line(text: Optional[str]) -> str:
+    return " ".join((text or "the request was refused").split())
 
 
 def _base(request: Request) -> str:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import os
 import signal
 import sys
@@ -73,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-queued", type=int, default=120, help="queued tasks per token")
     p.add_argument("--endpoint", action="append", metavar="ep-ID=FAMILY", default=[],
                    help="endpoint id accepted as a model on /api/v3 (repeatable)")
+    p.add_argument("--catalog", metavar="PATH", default=None,
+                   help=f"TOML catalog file adding or changing model families (reference "
+                        f"§2.5); default ${CATALOG_ENV}")
+    p.add_argument("--max-body-bytes", type=int, default=catalog.MAX_BODY_BYTES, metavar="N",
+                   help="larger request bodies are refused with a 413 in the route's envelope "
+                        f"(default {catalog.MAX_BODY_BYTES})")
     f = p.add_argument_group("faults (each rate is a share in [0, 1])")
     f.add_argument("--fault-5xx", type=_rate, default=0.0, metavar="RATE",
                    help="share of answers turned into a 500 in the route's envelope; on a "
@@ -95,16 +103,47 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def parse(argv: Sequence[str]) -> tuple[argparse.Namespace, Settings, FaultConfig]:
-    """Parse and check options; raises OptionError with a one-line message."""
+CATALOG_ENV = "SEEDANCE_CATALOG"
+CATALOG_MODULE = "seedance_nb.catalog_file"
+
+
+def catalog_path(args: argparse.Namespace) -> Optional[str]:
+    """--catalog, else SEEDANCE_CATALOG, else None."""
+    return args.catalog or os.environ.get(CATALOG_ENV, "").strip() or None
+
+
+def apply_catalog(path: str) -> None:
+    """Install the built-in families plus those of the catalog file at `path`."""
+    if importlib.util.find_spec(CATALOG_MODULE) is None:
+        raise OptionError(f"--catalog {path}: this installation has no catalog file support "
+                          f"({CATALOG_MODULE} is missing)")
+    module = importlib.import_module(CATALOG_MODULE)
+    try:
+        module.use_catalog_file(path)
+    except Exception as err:  # the loader reports every problem, with file and key
+        raise OptionError(f"--catalog {path}: {err}") from None
+
+
+def parse(argv: Sequence[str], *, load_catalog: bool = True
+          ) -> tuple[argparse.Namespace, Settings, FaultConfig]:
+    """Parse and check options; raises OptionError with a one-line message.
+
+    With `load_catalog` the catalog file (--catalog or SEEDANCE_CATALOG) is installed
+    in this process first; without it (a parent checking a subprocess's options) the
+    families named in options are left for the serving process to check.
+    """
     args = build_parser().parse_args(list(argv))
+    path = catalog_path(args)
+    if path and load_catalog:
+        apply_catalog(path)
     try:
         settings = Settings(
             speed=args.speed, tokens=tuple(args.token or (catalog.EMULATOR_DEFAULT_TOKEN,)),
             comet_status_case=args.comet_status_case, run_seconds=args.run_seconds,
             rpm=_pairs("--rpm", args.rpm, True),
             concurrency=_pairs("--concurrency", args.concurrency, True),
-            max_queued=args.max_queued, endpoints=_pairs("--endpoint", args.endpoint, False))
+            max_queued=args.max_queued, endpoints=_pairs("--endpoint", args.endpoint, False),
+            max_body_bytes=args.max_body_bytes, check_families=load_catalog or not path)
         faults = FaultConfig(rate_5xx=args.fault_5xx, rate_reset=args.fault_reset,
                              rate_truncate=args.fault_truncate,
                              rate_malformed=args.fault_malformed,

@@ -11,7 +11,8 @@ import uuid
 from typing import Any
 
 _ARK_TYPES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
-              429: "TooManyRequests", 500: "InternalServiceError"}
+              409: "Conflict", 413: "RequestEntityTooLarge", 429: "TooManyRequests",
+              500: "InternalServiceError"}
 
 
 class EmuError(Exception):

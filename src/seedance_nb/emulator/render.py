@@ -21,6 +21,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 AUDIO_RATE = 48000
+#: container -> (muxer, pixel format, audio encoders to try)
+CONTAINERS = {"mp4": ("mp4", "yuv420p", ("aac", "libopus")),
+              "mov": ("mov", "yuv444p", ("pcm_s16le",))}
 _CRF = "20"
 _THREADS = "1"  # fixed (x264 output depends on it); one core leaves room for parallel renders
 _FADE = 0.15    # share of the clip over which overlays fade in or out around images
@@ -38,6 +41,8 @@ class RenderSpec:
     audio: bool = False
     fps: int = 24
     watermark: bool = False  # video only; the PNG last frame never has it (§10.5)
+    #: "mp4": H.264 yuv420p, AAC; "mov": H.264 High 4:4:4 (yuv444p), PCM (2.5 output_format)
+    container: str = "mp4"
 
     def __post_init__(self) -> None:
         if self.width <= 0 or self.height <= 0 or self.width % 2 or self.height % 2:
@@ -46,10 +51,14 @@ class RenderSpec:
             raise ValueError(f"frames must be at least 1, got {self.frames}")
         if self.fps < 1:
             raise ValueError(f"fps must be at least 1, got {self.fps}")
+        if self.container not in CONTAINERS:
+            raise ValueError(f"container must be one of {', '.join(CONTAINERS)}, "
+                             f"got {self.container!r}")
 
 
 def render_video(path: str | os.PathLike, spec: RenderSpec) -> None:
-    """Write an H.264 MP4 (yuv420p, faststart) of exactly spec.frames frames at spec.fps.
+    """Write an H.264 MP4 (yuv420p, faststart) of exactly spec.frames frames at spec.fps,
+    or with `container="mov"` a MOV (yuv444p, PCM audio) for editing software.
 
     The file appears at `path` only when complete (written beside it, then renamed).
     """
@@ -57,14 +66,15 @@ def render_video(path: str | os.PathLike, spec: RenderSpec) -> None:
     scene = _Scene(spec)
     tmp = _temp_beside(path)
     try:
-        with av.open(str(tmp), mode="w", format="mp4",
+        muxer, pix_fmt, audio_codecs = CONTAINERS[spec.container]
+        with av.open(str(tmp), mode="w", format=muxer,
                      options={"movflags": "+faststart"}) as container:
             container.metadata.clear()
             video = container.add_stream("libx264", rate=spec.fps)
             video.width, video.height = spec.width, spec.height
-            video.pix_fmt = "yuv420p"
+            video.pix_fmt = pix_fmt
             video.options = {"preset": "ultrafast", "crf": _CRF, "threads": _THREADS}
-            audio = _add_audio_stream(container) if spec.audio else None
+            audio = _add_audio_stream(container, audio_codecs) if spec.audio else None
             for i in range(spec.frames):
                 frame = av.VideoFrame.from_ndarray(scene.frame(i, watermark=spec.watermark),
                                                    format="rgb24")
@@ -359,14 +369,15 @@ class _Scene:
 
 # --- sound ---------------------------------------------------------------------------
 
-def _add_audio_stream(container: av.container.OutputContainer) -> av.audio.stream.AudioStream:
-    for codec in ("aac", "libopus"):
+def _add_audio_stream(container: av.container.OutputContainer,
+                      codecs: tuple[str, ...]) -> av.audio.stream.AudioStream:
+    for codec in codecs:
         try:
             av.codec.Codec(codec, "w")
         except Exception:  # encoder missing from this FFmpeg build
             continue
         return container.add_stream(codec, rate=AUDIO_RATE, layout="mono")
-    raise RuntimeError("this FFmpeg build has neither an AAC nor an Opus encoder")
+    raise RuntimeError(f"this FFmpeg build has none of the audio encoders {', '.join(codecs)}")
 
 
 def _encode_tone(container: av.container.OutputContainer,

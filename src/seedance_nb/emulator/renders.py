@@ -81,6 +81,7 @@ class Renderer:
         self._workers: list[_Worker] = []
         self._jobs: dict[str, cf.Future] = {}
         self._refs: dict[str, int] = {}  # tasks using each render
+        self._ext: dict[str, str] = {}  # key -> video file extension (mp4 | mov)
         self._lock = threading.Lock()
         self.seconds: list[float] = []  # render time per finished clip
 
@@ -94,11 +95,13 @@ class Renderer:
                     self._workers = [_Worker(self._queue, self) for _ in range(self.n_workers)]
                     for w in self._workers:
                         w.start()
-                mp4 = os.path.join(self.dir, key + ".mp4")
+                ext = getattr(spec, "container", "mp4")
+                video = os.path.join(self.dir, f"{key}.{ext}")
                 png = os.path.join(self.dir, key + "-last.png") if want_png else None
                 job = cf.Future()
-                self._queue.put((job, (self.module, spec, mp4, png)))
+                self._queue.put((job, (self.module, spec, video, png)))
                 self._jobs[key] = job
+                self._ext[key] = ext
             self._refs[key] = self._refs.get(key, 0) + 1
         return key
 
@@ -110,18 +113,19 @@ class Renderer:
                 return
             del self._refs[key]
             job = self._jobs.pop(key, None)
+            self._ext.pop(key, None)
         if job is not None:
             job.add_done_callback(lambda _: self._remove_files(key))
 
     def _remove_files(self, key: str) -> None:
-        for suffix in (".mp4", "-last.png"):
+        for suffix in (".mp4", ".mov", "-last.png"):
             try:
                 os.remove(os.path.join(self.dir, key + suffix))
             except FileNotFoundError:
                 pass
 
     def state(self, key: str) -> tuple[str, Any]:
-        """("pending", None) | ("done", {"mp4": path, "png": path|None}) | ("error", message)."""
+        """("pending", None) | ("done", {"video": path, "png": path|None}) | ("error", message)."""
         job = self._jobs.get(key)
         if job is None or not job.done():
             return "pending", None
@@ -129,7 +133,7 @@ class Renderer:
         if err is not None:
             return "error", str(err)
         png = os.path.join(self.dir, key + "-last.png")
-        return "done", {"mp4": os.path.join(self.dir, key + ".mp4"),
+        return "done", {"video": os.path.join(self.dir, f"{key}.{self._ext.get(key, 'mp4')}"),
                         "png": png if os.path.exists(png) else None}
 
     def close(self) -> None:

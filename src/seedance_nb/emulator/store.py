@@ -25,7 +25,7 @@ from typing import Any, Callable, Optional
 from .. import catalog
 from .envelopes import EmuError, rate_limited, unknown_task
 from .renders import Renderer
-from .validate import Params
+from .validate import REF_VIDEO_S, Params
 
 DAY = 86400.0
 RETENTION_S = 7 * DAY
@@ -54,6 +54,9 @@ class Settings:
     concurrency: dict[str, int] = field(default_factory=dict)
     max_queued: int = 120
     endpoints: dict[str, str] = field(default_factory=dict)
+    max_body_bytes: int = catalog.MAX_BODY_BYTES
+    #: False when the families come from a catalog file that only the serving process loads
+    check_families: bool = True
 
     def __post_init__(self) -> None:
         if not self.speed > 0:
@@ -64,10 +67,12 @@ class Settings:
             raise ValueError("--run-seconds must be >= 0")
         if self.max_queued < 0:
             raise ValueError("--max-queued must be >= 0")
+        if self.max_body_bytes < 1:
+            raise ValueError("--max-body-bytes must be >= 1")
         for opt, table in (("--rpm", self.rpm), ("--concurrency", self.concurrency),
                            ("--endpoint", {v: 1 for v in self.endpoints.values()})):
             for fam, n in table.items():
-                if fam not in catalog.FAMILIES:
+                if self.check_families and fam not in catalog.FAMILIES:
                     raise ValueError(f"{opt}: unknown family {fam!r}; use one of "
                                      f"{', '.join(catalog.FAMILIES)}")
                 if n < 1:
@@ -100,7 +105,7 @@ class Task:
     cancelled_at: Optional[float] = None
     error: Optional[dict] = None
     render_key: Optional[str] = None
-    files: dict = field(default_factory=dict)  # "mp4"/"png" -> path, set on success
+    files: dict = field(default_factory=dict)  # "video"/"png" -> path, set on success
     trace_id: str = ""  # ace
     upstream_id: str = ""  # ace data.task_id
     request: Any = None  # ace record's `request`
@@ -114,6 +119,11 @@ class Task:
             return 0
         span = (self.finished or now) - self.started
         return max(0, min(99, int(100 * span / self.run_s))) if self.run_s > 0 else 99
+
+
+def video_name(task: Task) -> str:
+    """The served file name of a task's video: `<id>.mp4`, or `<id>.mov` (2.5 mov)."""
+    return f"{task.id}.{task.params.output_format}"
 
 
 def ark_id() -> str:
@@ -144,6 +154,7 @@ class Store:
         self._rpm: dict[tuple[str, str, str], deque] = {}
         self.accepted: dict[str, int] = {"ark": 0, "comet": 0, "volc": 0, "ace": 0}
         self._last_tick = 0.0
+        self.started = time.time()
 
     # --- spans --------------------------------------------------------------
     def scaled(self, seconds: float) -> float:
@@ -171,8 +182,11 @@ class Store:
             task_id = new_id(prefix)
             while (prefix, task_id) in self.tasks:
                 task_id = new_id(prefix)
-            width, height = catalog.pixel_size(params.family, params.resolution, params.ratio)
+            width, height = params.width, params.height
             n_frames = catalog.frame_count(params.duration, params.frames)
+            # reference videos are never fetched: each counts as REF_VIDEO_S s (§10.5)
+            ref_tokens = params.ref_videos * catalog.video_tokens(
+                width, height, catalog.FPS * REF_VIDEO_S)
             seed = params.seed if params.seed not in (None, -1) else random.randint(0, catalog.SEED_MAX)
             marker = ("fail" if "[emu:fail]" in params.prompt else
                       "stall" if "[emu:stall]" in params.prompt else None)
@@ -181,7 +195,8 @@ class Store:
             task = Task(id=task_id, prefix=prefix, token=token, params=params,
                         base_url=base_url, created=now, updated=now, seed=seed, width=width,
                         height=height, n_frames=n_frames,
-                        tokens=catalog.video_tokens(width, height, n_frames), marker=marker,
+                        tokens=catalog.video_tokens(width, height, n_frames) + ref_tokens,
+                        marker=marker,
                         run_s=self.scaled(run),
                         expires_s=self.scaled(params.execution_expires_after), request=request)
             if prefix == "ace":
@@ -261,13 +276,13 @@ class Store:
             self._set(t, "failed", now, changes)
             return
         t.files = {k: v for k, v in value.items() if v}
-        self.files[f"{t.id}.mp4"] = (t, "mp4")
+        self.files[video_name(t)] = (t, "video")
         if "png" in t.files:
             self.files[f"{t.id}-last.png"] = (t, "png")
         self._set(t, "succeeded", now, changes)
 
     def _drop_files(self, t: Task) -> None:
-        self.files.pop(f"{t.id}.mp4", None)
+        self.files.pop(video_name(t), None)
         self.files.pop(f"{t.id}-last.png", None)
         t.files = {}
         if t.render_key is not None:  # lets the renderer delete files nobody serves
@@ -288,6 +303,24 @@ class Store:
             return self.get(prefix, task_id, token)
         except EmuError:
             return None
+
+    def draft(self, prefix: str, token: str, draft_id: str) -> Optional[Task]:
+        """The token's succeeded draft `draft_id` if it can still become a final (§3).
+
+        On /seedance the id is the draft's upstream `cgt-` id (§3, uncertain)."""
+        self.tick(READ_TICK_GAP_S)
+        now = time.time()
+        with self.cond:
+            if prefix == "ace":
+                task = next((t for t in self.tasks.values()
+                             if t.prefix == "ace" and t.upstream_id == draft_id), None)
+            else:
+                task = self.tasks.get((prefix, draft_id))
+            if (task is None or task.token != token or not task.params.draft
+                    or task.status != "succeeded"
+                    or now >= task.created + self.scaled(catalog.DRAFT_VALID_S)):
+                return None
+            return task
 
     def wait_terminal(self, task: Task, timeout: float) -> bool:
         deadline = time.time() + timeout
@@ -320,7 +353,7 @@ class Store:
                 task.status, task.updated, task.finished = "cancelled", now, now
                 task.cancelled_at = now
             elif task.status == "running":
-                raise EmuError(400, "InvalidParameter",
+                raise EmuError(409, "InvalidAction.RunningTaskDeletion",
                                f"task {task_id} is running and cannot be cancelled or deleted", "id")
             elif task.status == "cancelled":
                 raise EmuError(400, "InvalidParameter", f"task {task_id} is already cancelled",

@@ -5,7 +5,7 @@ import time
 from typing import Any, Optional
 
 from .signing import Signer
-from .store import Task
+from .store import Task, video_name
 
 _COMET_WORDS = {
     "upper": {"queued": "SUBMITTED", "running": "IN_PROGRESS", "succeeded": "SUCCESS",
@@ -13,13 +13,12 @@ _COMET_WORDS = {
     "lower": {"queued": "queued", "running": "in_progress", "succeeded": "completed",
               "failed": "failed", "expired": "error", "cancelled": "error"},
 }
-_AUDIO_FAMILIES = ("1.5-pro", "2.0", "2.0-fast", "2.0-mini")
 
 
 def file_urls(task: Task, signer: Signer, base: Optional[str] = None) -> dict[str, str]:
     """Signed URLs on the host the reader used (else the creator's, for callbacks)."""
     base = base or task.base_url
-    urls = {"video_url": signer.url(base, f"/files/{task.id}.mp4", task.finished)}
+    urls = {"video_url": signer.url(base, f"/files/{video_name(task)}", task.finished)}
     if task.params.return_last_frame:
         urls["last_frame_url"] = signer.url(base, f"/files/{task.id}-last.png", task.finished)
     return urls
@@ -41,10 +40,22 @@ def ark_task(task: Task, signer: Signer, base: Optional[str] = None) -> dict[str
         body["duration"] = p.duration
     body.update({"framespersecond": 24, "service_tier": p.service_tier,
                  "execution_expires_after": p.execution_expires_after})
-    if p.family in _AUDIO_FAMILIES:
-        body["generate_audio"] = p.generate_audio
-        body["draft"] = False
+    body.update(model_fields(task))
     return body
+
+
+def model_fields(task: Task) -> dict[str, Any]:
+    """generate_audio for the 2.x families; draft, output_format (and on finals
+    draft_task_id) for 2.5 (§6.1)."""
+    p = task.params
+    out: dict[str, Any] = {}
+    if p.audio_field:
+        out["generate_audio"] = p.generate_audio
+    if p.draft_fields:
+        out.update(draft=p.draft, output_format=p.output_format)
+        if p.draft_task_id:
+            out["draft_task_id"] = p.draft_task_id
+    return out
 
 
 def comet_status(task: Task, case: str) -> str:
@@ -80,6 +91,7 @@ def ace_data(task: Task, signer: Signer, base: Optional[str] = None) -> dict[str
                  "usage": {"completion_tokens": task.tokens, "total_tokens": task.tokens}})
     if p.frames is not None:
         data["frames"] = p.frames
+    data.update(model_fields(task))
     return data
 
 

@@ -36,7 +36,8 @@ def receive(stream: BinaryIO) -> Any:
 def render(module: str, spec: Any, mp4: str, png: Optional[str]) -> float:
     mod = importlib.import_module(module)
     start = time.perf_counter()
-    tmp = mp4[:-4] + ".part.mp4"  # keep the extension: the encoder picks the format by it
+    root, ext = os.path.splitext(mp4)
+    tmp = root + ".part" + ext  # keep the extension: the encoder may pick the format by it
     mod.render_video(tmp, spec)
     os.replace(tmp, mp4)
     if png:

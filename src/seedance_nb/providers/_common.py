@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 import time
 import uuid
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 from urllib.parse import parse_qsl, urlsplit
 
 from .. import catalog
-from ..errors import (AuthError, ModerationError, QuotaError, RateLimitError, SeedanceAPIError,
-                      SeedanceValidationError, ServerError, TaskNotFound)
+from .. import safejson
+from ..errors import (AuthError, BadReply, ModerationError, QuotaError, RateLimitError,
+                      SeedanceAPIError, SeedanceValidationError, ServerError, TaskNotFound)
 
 # --- small readers -----------------------------------------------------------------
 
@@ -37,18 +39,14 @@ def header(headers: Optional[Mapping[str, Any]], name: str) -> Optional[str]:
 
 
 def load_json(body: Any) -> Any:
-    """Decode a reply body; return None when it is empty or not JSON."""
+    """Decode a reply body leniently (error envelopes): None when empty or not strict JSON."""
     if body is None:
         return None
     if isinstance(body, (dict, list)):
         return body
-    if isinstance(body, (bytes, bytearray)):
-        body = bytes(body).decode("utf-8", errors="replace")
-    if not isinstance(body, str) or not body.strip():
-        return None
     try:
-        return json.loads(body)
-    except ValueError:
+        return safejson.loads(body)
+    except BadReply:
         return None
 
 
@@ -68,12 +66,13 @@ def to_int(value: Any) -> Optional[int]:
     if isinstance(value, int):
         return value
     if isinstance(value, float):
-        return int(value)
+        return int(value) if math.isfinite(value) else None
     if isinstance(value, str):
         try:
-            return int(float(value.strip()))
+            number = float(value.strip())
         except ValueError:
             return None
+        return int(number) if math.isfinite(number) else None
     return None
 
 
@@ -103,6 +102,8 @@ def to_ts(value: Any) -> Optional[float]:
                 parsed = parsed.replace(tzinfo=timezone.utc)
             return parsed.timestamp()
     else:
+        return None
+    if not math.isfinite(number):
         return None
     if number > 1e12:  # milliseconds
         number /= 1000.0
@@ -146,8 +147,10 @@ def url_expiry(url: Optional[str]) -> Optional[float]:
         return None
     try:
         start = datetime.strptime(date, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+        if len(expires) > 12:
+            return None  # not a lifetime in seconds; float() of a huge one overflows
         return start.timestamp() + float(int(expires))
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 
@@ -182,50 +185,8 @@ def image_url(image: Any) -> str:
     return f"data:image/{image_format(image)};base64,{encoded}"
 
 
-def content_items(request: Any) -> list[dict]:
-    """The Ark `content[]`: text, images in order, ref videos, ref audios (§5.1)."""
-    items: list[dict] = []
-    if request.prompt:
-        items.append({"type": "text", "text": request.prompt})
-    for image in request.images:
-        items.append({"type": "image_url", "image_url": {"url": image_url(image)},
-                      "role": image.role})
-    for url in request.ref_videos:
-        items.append({"type": "video_url", "video_url": {"url": url}, "role": "reference_video"})
-    for url in request.ref_audios:
-        items.append({"type": "audio_url", "audio_url": {"url": url}, "role": "reference_audio"})
-    return items
-
-
-#: (VideoRequest field, Ark key); AceData renames camera_fixed to camerafixed.
-ARK_KEYS = (("resolution", "resolution"), ("ratio", "ratio"), ("duration", "duration"),
-            ("frames", "frames"), ("seed", "seed"), ("camera_fixed", "camera_fixed"),
-            ("watermark", "watermark"), ("generate_audio", "generate_audio"),
-            ("return_last_frame", "return_last_frame"), ("service_tier", "service_tier"),
-            ("execution_expires_after", "execution_expires_after"),
-            ("callback_url", "callback_url"))
-
-
-def ark_json(request: Any, renames: Mapping[str, str] = {}) -> dict:
-    """model, content, then every set top-level key; unset keys and nulls never appear."""
-    body: dict[str, Any] = {"model": request.model, "content": content_items(request)}
-    for attr, key in ARK_KEYS:
-        value = getattr(request, attr)
-        if value is not None:
-            body[renames.get(attr, key)] = value
-    return body
-
-
 def check_json_size(body: Any) -> None:
     size = len(json.dumps(body).encode("utf-8"))
-    if size > catalog.MAX_BODY_BYTES:
-        raise SeedanceValidationError([_too_big(size)])
-
-
-def check_multipart_size(fields: Mapping[str, str], files: Mapping[str, tuple]) -> None:
-    # 200 bytes per part covers the boundary and part headers.
-    size = sum(len(k) + len(str(v).encode("utf-8")) + 200 for k, v in fields.items())
-    size += sum(len(name) + len(part[0]) + len(part[1]) + 200 for name, part in files.items())
     if size > catalog.MAX_BODY_BYTES:
         raise SeedanceValidationError([_too_big(size)])
 
@@ -356,11 +317,31 @@ def ensure_ok(dialect: Any, status: int, headers: Any, body: Any) -> Any:
     """The decoded JSON of a 2xx reply; raise the dialect's error for anything else."""
     if status >= 300:
         raise dialect.parse_error(status, headers, body)
-    payload = load_json(body)
-    if payload is None:
-        raise SeedanceAPIError(f"unreadable reply: {body_text(body) or '(empty)'}",
-                               provider=dialect.provider, http_status=status)
-    return payload
+    if isinstance(body, (dict, list)):
+        return body
+    # The one strict decoder: NaN, infinities, >64-bit integers and non-JSON are BadReply.
+    return safejson.loads(body if body is not None else b"", provider=dialect.provider,
+                          http_status=status)
+
+
+def parse_reply(parse: Callable[..., Any], status: int, headers: Any, body: Any, *,
+                provider: str = "") -> Any:
+    """`parse(status, headers, body)` with any stray parsing error turned into BadReply.
+
+    The dialects refuse what they recognise as wrong with SeedanceAPIError; a shape
+    nobody foresaw (a list where an object belongs, `items: true`) would otherwise
+    escape as TypeError and stop the caller's loop. Code: `BadShape`.
+    """
+    try:
+        return parse(status, headers, body)
+    except SeedanceAPIError:
+        raise
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError,
+            RecursionError) as exc:
+        raise BadReply(f"unreadable reply: its shape is not what {provider or 'the dialect'} "
+                       f"sends ({type(exc).__name__}: {exc})"[:300], code="BadShape",
+                       provider=provider, http_status=status,
+                       snippet=safejson.snippet(body)) from None
 
 
 def ensure_task_obj(dialect: Any, status: int, body: Any, payload: Any, *keys: str) -> dict:

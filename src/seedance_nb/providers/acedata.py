@@ -4,9 +4,10 @@ from __future__ import annotations
 from typing import Any, Optional, Sequence
 
 from .. import catalog
-from ..errors import SeedanceAPIError
+from ..errors import BadReply, SeedanceAPIError
 from . import _common as c
-from .base import CreateResult, HttpCall, Task
+from .ark import ark_body, to_seconds
+from .base import CreateResult, HttpCall, Task, model_error
 
 CREATE_PATH = "/seedance/videos"
 TASKS_PATH = "/seedance/tasks"
@@ -26,7 +27,7 @@ class AceDataDialect:
 
     # -- create --------------------------------------------------------------------
     def to_wire(self, request: Any) -> dict:
-        body = c.ark_json(request, renames={"camera_fixed": "camerafixed"})
+        body = ark_body(request, renames={"camera_fixed": "camerafixed"})
         if not request.blocking:
             body["async"] = True
         return body
@@ -41,13 +42,13 @@ class AceDataDialect:
     def parse_create(self, status: int, headers: dict, body: bytes) -> CreateResult:
         payload = c.as_dict(c.ensure_ok(self, status, headers, body))
         if payload.get("success") is False:
-            raise self.parse_error(status, headers, body)
+            raise self.parse_error(status, headers, body, create=True)
         data = _first(payload.get("data"))
         task_id = (c.to_str(payload.get("task_id")) or c.to_str(data.get("task_id"))
                    or c.to_str(payload.get("id")))
         if not task_id:
-            raise SeedanceAPIError(f"create reply has no task id: {c.body_text(body)}",
-                                   provider=self.provider, http_status=status)
+            raise BadReply("create reply has no task id", code="MissingId",
+                           provider=self.provider, http_status=status, snippet=c.body_text(body))
         upstream = c.to_str(data.get("task_id"))
         upstream = upstream if upstream != task_id else None
         task = None
@@ -90,8 +91,10 @@ class AceDataDialect:
     def list_recent_call(self, model: str, page_size: int = 20) -> Optional[HttpCall]:
         return None
 
-    def parse_error(self, status: int, headers: dict, body: bytes) -> SeedanceAPIError:
-        return c.build_error(self.provider, self.dialect, status, headers, body)
+    def parse_error(self, status: int, headers: dict, body: bytes, *,
+                    create: bool = False) -> SeedanceAPIError:
+        return model_error(c.build_error(self.provider, self.dialect, status, headers, body),
+                           self.dialect, create)
 
 
 def _wait_deadline() -> float:
@@ -153,10 +156,13 @@ def _from_response(provider: str, task_id: str, response: dict, record: dict) ->
         url_expires_at=c.expiry_for(status, video_url, success_time),
         resolution=c.to_str(data.get("resolution")),
         ratio=c.to_str(data.get("ratio")),
-        duration=c.to_int(data.get("duration")),
+        duration=to_seconds(data.get("duration")),
         frames=c.to_int(data.get("frames")),
         seed=c.to_int(data.get("seed")),
         tokens=c.to_int(c.as_dict(data.get("usage")).get("completion_tokens")),
+        draft=data.get("draft") if isinstance(data.get("draft"), bool) else None,
+        draft_task_id=c.to_str(data.get("draft_task_id")),
+        output_format=c.to_str(data.get("output_format")),
         error=error,
         raw=record or response,
         unknown_word=unknown,

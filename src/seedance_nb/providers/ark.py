@@ -4,9 +4,9 @@ from __future__ import annotations
 from typing import Any, Optional, Sequence
 from urllib.parse import quote
 
-from ..errors import SeedanceAPIError
+from ..errors import BadReply, SeedanceAPIError
 from . import _common as c
-from .base import CreateResult, HttpCall, Task
+from .base import CreateResult, HttpCall, Task, model_error
 
 ARK_PATH = "/contents/generations/tasks"
 VOLC_PATH = "/volc/v3/contents/generations/tasks"
@@ -31,7 +31,7 @@ class ArkDialect:
 
     # -- create --------------------------------------------------------------------
     def to_wire(self, request: Any) -> dict:
-        return c.ark_json(request)
+        return ark_body(request)
 
     def create_call(self, request: Any) -> HttpCall:
         body = self.to_wire(request)
@@ -43,8 +43,8 @@ class ArkDialect:
         payload = c.ensure_ok(self, status, headers, body)
         task_id = c.to_str(c.as_dict(payload).get("id"))
         if not task_id:
-            raise SeedanceAPIError(f"create reply has no task id: {c.body_text(body)}",
-                                   provider=self.provider, http_status=status)
+            raise BadReply("create reply has no task id", code="MissingId",
+                           provider=self.provider, http_status=status, snippet=c.body_text(body))
         return CreateResult(task_id=task_id)
 
     # -- reads -----------------------------------------------------------------------
@@ -83,8 +83,51 @@ class ArkDialect:
         params = [("page_num", "1"), ("page_size", str(page_size)), ("filter.model", model)]
         return HttpCall("GET", self.path, params=params, headers=c.client_request_id())
 
-    def parse_error(self, status: int, headers: dict, body: bytes) -> SeedanceAPIError:
-        return c.build_error(self.provider, self.dialect, status, headers, body)
+    def parse_error(self, status: int, headers: dict, body: bytes, *,
+                    create: bool = False) -> SeedanceAPIError:
+        return model_error(c.build_error(self.provider, self.dialect, status, headers, body),
+                           self.dialect, create)
+
+
+#: (VideoRequest field, Ark key) in §3 order; AceData renames camera_fixed (§5.3).
+ARK_KEYS = (("task_type", "omni_reference_task_type"), ("draft", "draft"),
+            ("output_format", "output_format"), ("resolution", "resolution"),
+            ("ratio", "ratio"), ("duration", "duration"), ("frames", "frames"),
+            ("seed", "seed"), ("camera_fixed", "camera_fixed"), ("watermark", "watermark"),
+            ("generate_audio", "generate_audio"), ("return_last_frame", "return_last_frame"),
+            ("service_tier", "service_tier"),
+            ("execution_expires_after", "execution_expires_after"),
+            ("callback_url", "callback_url"))
+
+
+def content_items(request: Any) -> list[dict]:
+    """`content[]` (§5.1): text, images in order, ref videos, ref audios; a final's one
+    draft_task item."""
+    if request.mode == "final":
+        return [{"type": "draft_task", "draft_task": {"id": request.draft_task_id}}]
+    items: list[dict] = []
+    if request.prompt:
+        items.append({"type": "text", "text": request.prompt})
+    for image in request.images:
+        items.append({"type": "image_url", "image_url": {"url": c.image_url(image)},
+                      "role": image.role})
+    for url in request.ref_videos:
+        items.append({"type": "video_url", "video_url": {"url": url}, "role": "reference_video"})
+    for source in request.ref_audios:
+        items.append({"type": "audio_url", "audio_url": {"url": request.audio_url(source)},
+                      "role": "reference_audio"})
+    return items
+
+
+def ark_body(request: Any, renames: Optional[dict[str, str]] = None) -> dict:
+    """model, content, then every set top-level key; unset keys and nulls never appear."""
+    body: dict[str, Any] = {"model": request.model, "content": content_items(request)}
+    renames = renames or {}
+    for attr, key in ARK_KEYS:
+        value = getattr(request, attr, None)
+        if value is not None:
+            body[renames.get(attr, key)] = value
+    return body
 
 
 def parse_ark_task(provider: str, obj: Any) -> Task:
@@ -106,11 +149,32 @@ def parse_ark_task(provider: str, obj: Any) -> Task:
         url_expires_at=c.expiry_for(status, video_url, updated_at),
         resolution=c.to_str(obj.get("resolution")),
         ratio=c.to_str(obj.get("ratio")),
-        duration=c.to_int(obj.get("duration")),
+        duration=to_seconds(obj.get("duration")),
         frames=c.to_int(obj.get("frames")),
         seed=c.to_int(obj.get("seed")),
         tokens=c.to_int(c.as_dict(obj.get("usage")).get("completion_tokens")),
+        draft=obj.get("draft") if isinstance(obj.get("draft"), bool) else None,
+        draft_task_id=c.to_str(obj.get("draft_task_id")),
+        output_format=c.to_str(obj.get("output_format")),
         error=c.error_obj(obj.get("error")),
         raw=obj,
         unknown_word=unknown,
     )
+
+
+def to_seconds(value: Any) -> Optional[float]:
+    """A task's duration: int when whole, float when fractional (2.5: 10.08), else None."""
+    import math
+
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return int(value) if value.is_integer() else value
+    return None

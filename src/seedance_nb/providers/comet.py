@@ -5,9 +5,9 @@ from typing import Any, Optional, Sequence
 from urllib.parse import quote
 
 from .. import catalog
-from ..errors import SeedanceAPIError, SeedanceValidationError
+from ..errors import BadReply, SeedanceAPIError, SeedanceValidationError
 from . import _common as c
-from .base import CreateResult, HttpCall, Task
+from .base import CreateResult, HttpCall, Task, model_error
 
 PATH = "/v1/videos"
 
@@ -25,7 +25,9 @@ class CometDialect:
 
     # -- create --------------------------------------------------------------------
     def to_wire(self, request: Any) -> dict:
-        """{"fields": {...}} plus {"files": {"input_reference": (...)}} when there is an image."""
+        """{"fields": {...}} plus {"files": {"input_reference": (...)}} when there is an image.
+
+        Both go out as one multipart/form-data body, also without an image (§5.2)."""
         _refuse_unsupported(request)
         fields = {"prompt": request.prompt, "model": request.model}
         if request.duration is not None:
@@ -46,9 +48,7 @@ class CometDialect:
 
     def create_call(self, request: Any) -> HttpCall:
         wire = self.to_wire(request)
-        files = wire.get("files")
-        c.check_multipart_size(wire["fields"], files or {})
-        return HttpCall("POST", PATH, fields=wire["fields"], files=files, is_create=True)
+        return HttpCall("POST", PATH, files=multipart_parts(wire), is_create=True)
 
     def parse_create(self, status: int, headers: dict, body: bytes) -> CreateResult:
         payload = c.ensure_ok(self, status, headers, body)
@@ -57,8 +57,8 @@ class CometDialect:
         if not task_id:
             if "error" in c.as_dict(payload):
                 raise self.parse_error(status, headers, body)
-            raise SeedanceAPIError(f"create reply has no task id: {c.body_text(body)}",
-                                   provider=self.provider, http_status=status)
+            raise BadReply("create reply has no task id", code="MissingId",
+                           provider=self.provider, http_status=status, snippet=c.body_text(body))
         return CreateResult(task_id=task_id, task=parse_video(self.provider, obj))
 
     # -- reads -----------------------------------------------------------------------
@@ -84,8 +84,28 @@ class CometDialect:
     def list_recent_call(self, model: str, page_size: int = 20) -> Optional[HttpCall]:
         return None
 
-    def parse_error(self, status: int, headers: dict, body: bytes) -> SeedanceAPIError:
-        return c.build_error(self.provider, self.dialect, status, headers, body)
+    def parse_error(self, status: int, headers: dict, body: bytes, *,
+                    create: bool = False) -> SeedanceAPIError:
+        return model_error(c.build_error(self.provider, self.dialect, status, headers, body),
+                           self.dialect, create)
+
+
+def multipart_parts(wire: dict) -> dict[str, tuple[Optional[str], bytes, Optional[str]]]:
+    """Every part of the multipart body: text parts without a filename, then the image.
+
+    Text parts are sent as parts of `files` so the transport always builds
+    multipart/form-data, never a urlencoded form (§5.2).
+    """
+    parts: dict[str, tuple[Optional[str], bytes, Optional[str]]] = {
+        name: (None, value.encode("utf-8"), None) for name, value in wire["fields"].items()}
+    parts.update(wire.get("files") or {})
+    # 200 bytes per part covers the boundary and part headers.
+    size = sum(len(k) + len(p[1]) + len(p[0] or "") + 200 for k, p in parts.items())
+    if size > catalog.MAX_BODY_BYTES:
+        raise SeedanceValidationError([
+            f"request body is {size / 2**20:.1f} MB after encoding; the limit is "
+            f"{catalog.MAX_BODY_BYTES // 2**20} MB: use a smaller image"])
+    return parts
 
 
 def _refuse_unsupported(request: Any) -> None:

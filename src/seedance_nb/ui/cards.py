@@ -12,9 +12,10 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from .. import catalog
 from .. import display as _display
 
-TERMINAL = ("succeeded", "failed", "cancelled", "expired", "unknown", "rejected")
+TERMINAL = catalog.JOB_ENDED
 #: Videos up to this size are sent to the card as bytes (works in every frontend);
 #: larger ones are linked from the file.
 MAX_WIDGET_BYTES = 64 * 1024 * 1024
@@ -41,9 +42,14 @@ class JobCard(widgets.VBox):
         self.cancel.on_click(self._on_cancel)
         row = widgets.HBox([self.status, self.progress, self.elapsed, self.cancel],
                            layout=widgets.Layout(align_items="center", grid_gap="8px"))
-        super().__init__([self.title, row, self.error, self.video],
-                         layout=widgets.Layout(border="1px solid #ddd", padding="4px",
-                                               margin="4px 0"))
+        parts = [self.title, row, self.error, self.video]
+        from .finals import FinalControl, is_draft
+
+        if is_draft(job):  # a 2.5 draft: its 1080p final is one click away (§3)
+            self.final = FinalControl(job)
+            parts.append(self.final)
+        super().__init__(parts, layout=widgets.Layout(
+            border="1px solid var(--jp-border-color2, #ddd)", padding="4px", margin="4px 0"))
         self.add_class("seedance-card")
         self._shown_video = None
         job.observe(self._on_change, names=_WATCHED)

@@ -64,6 +64,9 @@ class Panel(widgets.VBox):
         self.audio = widgets.Checkbox(value=False, description="Audio", indent=False)
         self.return_last_frame = widgets.Checkbox(value=False, description="Return last frame",
                                                   indent=False)
+        self.draft = widgets.Checkbox(value=False, description="Draft (480p preview)",
+                                      indent=False, tooltip="a cheap 2.5 draft; its card then "
+                                      "offers the 1080p final")
         self.first_frame = widgets.FileUpload(accept="image/*", multiple=False,
                                               description="First frame")
         self.last_frame = widgets.FileUpload(accept="image/*", multiple=False,
@@ -83,7 +86,7 @@ class Panel(widgets.VBox):
             self.model,
             widgets.HBox([self.resolution, self.ratio, self.duration]),
             widgets.HBox([self.seed, self.camera_fixed, self.watermark, self.audio,
-                          self.return_last_frame]),
+                          self.return_last_frame, self.draft]),
             widgets.HBox([self.first_frame, self.last_frame, self.clear_images]),
             self.notes, self.estimate, self.problems, self.generate,
         ])
@@ -94,7 +97,7 @@ class Panel(widgets.VBox):
             w.observe(self._on_provider, names="value")
         self.model.observe(self._on_model, names="value")
         for w in (self.prompt, self.resolution, self.ratio, self.duration, self.seed,
-                  self.camera_fixed, self.watermark, self.audio, self.return_last_frame):
+                  self.camera_fixed, self.watermark, self.audio, self.return_last_frame, self.draft):
             w.observe(self._on_field, names="value")
         for w, role in ((self.first_frame, "first_frame"), (self.last_frame, "last_frame")):
             w.observe(lambda ch, role=role: self._on_upload(role, ch), names="value")
@@ -141,7 +144,9 @@ class Panel(widgets.VBox):
             self._busy = True
             try:
                 self.emulate.layout.display = "" if self.provider.value == "emulator" else "none"
-                ids = catalog.WIRE_IDS[self.dialect]
+                # retired families stay in the catalog for old rows, not in the form (§2.4)
+                ids = {fam: wire for fam, wire in catalog.WIRE_IDS[self.dialect].items()
+                       if catalog.lifecycle(fam, self.dialect).live}
                 options = [(f"{fam} ({wire})", fam) for fam, wire in ids.items()]
                 preferred = self._initial_model if self._initial_model in ids else catalog.DEFAULT_FAMILY
                 self._set_options(self.model, options, preferred)
@@ -163,7 +168,7 @@ class Panel(widgets.VBox):
         durations = [(f"{d}", d) for d in range(caps.duration_min, caps.duration_max + 1)]
         if caps.duration_auto:
             durations.append(("auto (-1)", -1))
-        self._set_options(self.duration, durations, catalog.DEFAULT_DURATION)
+        self._set_options(self.duration, durations, caps.default_duration)
         unsupported = set(caps.unsupported_fields)
         why_route = f"not available on {self.dialect}'s route"
         self._enable(self.seed, "seed" not in unsupported, why_route, hide=True)
@@ -180,6 +185,8 @@ class Panel(widgets.VBox):
             self._enable(self.audio, False, why_route, hide=True)
         else:
             self._enable(self.audio, caps.audio, f"{caps.model} makes no audio")
+        self._enable(self.draft, caps.draft, f"{caps.model} has no draft mode (2.5 only)",
+                     hide=True)
         can_first = "first" in caps.modes
         self._enable(self.first_frame, can_first,
                      f"{caps.model} on {self.dialect} takes no first-frame image")
@@ -272,6 +279,9 @@ class Panel(widgets.VBox):
             kw["generate_audio"] = bool(self.audio.value)
         if "return_last_frame" not in unsupported and self.return_last_frame.value:
             kw["return_last_frame"] = True
+        if caps.draft and self.draft.value:  # a draft is 480p and returns no last frame (§3)
+            kw.update(draft=True, resolution="480p")
+            kw.pop("return_last_frame", None)
         images = self._usable_images()
         if images:
             kw["images"] = images

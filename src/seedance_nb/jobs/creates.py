@@ -1,0 +1,159 @@
+"""Creates and cancels, run on a lane's worker (never on the scheduler thread).
+
+Write-ahead order with the ledger: intent -> sending -> created (the id is stored
+before anything else can fail) -> task changes -> files.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Optional
+
+from ..errors import (BadReply, CreateOutcomeUnknown, RateLimitError, SeedanceAPIError,
+                      SeedanceError, TaskFailed, redact)
+from ..providers.base import Task
+from .job import Job, _crash_point
+from .lanes import Lane
+
+log = logging.getLogger("seedance_nb")
+
+
+def fail_job(job: Job, code: str, message: str, exc: Optional[BaseException] = None) -> None:
+    """End a job `failed` with a client code; the ledger records the same status and error."""
+    old = job.task
+    task = Task(id=job.task_id or "", provider=job.provider, status="failed",
+                model=job.model, tokens=getattr(old, "tokens", None),
+                error={"code": code, "message": redact(message)})
+    job.task = task
+    if job.ledger is not None and job.ledger_id is not None:
+        # A dict without an id: a row that has none keeps none (ids are unique per provider).
+        record: dict[str, Any] = {"status": "failed", "error": task.error}
+        if job.task_id:
+            record["id"] = job.task_id
+        try:
+            job.ledger.record_task(job.ledger_id, record)
+        except Exception:  # noqa: BLE001 - the job still ends; say why the ledger did not
+            log.exception("could not record the failure of ledger row %s", job.ledger_id)
+    mgr = job._manager
+    if mgr is not None:
+        mgr._detach(job)
+    job._finish("failed", exc or TaskFailed(task))
+
+
+class CreateMixin:
+    def _create(self, lane: Lane, job: Job) -> None:
+        led, row = job.ledger, job.ledger_id
+        try:
+            call = lane.dialect.create_call(job.request)
+        except (ValueError, SeedanceError) as exc:
+            led.record_create_failed(row, "InvalidRequest", str(exc))
+            job._finish("rejected", exc if isinstance(exc, SeedanceError)
+                        else SeedanceError(str(exc)))
+            return
+        led.mark_sending(row)
+        job._sent_at = job._sent_at or time.time()
+        if call.timeout is not None:
+            # A blocking create is held open until the video is done: send it from a
+            # side thread of this lane so the lane's other jobs keep being polled.
+            def send() -> None:
+                outcome = self._send_create(lane, job, call)
+                with lane.lock:
+                    lane.actions.append(("created", job, outcome))
+                self._cmds.put(("wake", None))
+
+            lane.blocking().submit(send)
+            return
+        self._created(lane, job, self._send_create(lane, job, call))
+
+    @staticmethod
+    def _send_create(lane: Lane, job: Job, call: Any) -> tuple[Any, Optional[Exception]]:
+        try:
+            return lane.transport.create(call, retry_429=False,
+                                         attempt=job._create_attempts), None
+        except Exception as exc:  # noqa: BLE001 - every outcome reaches the job
+            if not isinstance(exc, SeedanceError):
+                exc = SeedanceError(f"create failed in the client: {type(exc).__name__}: {exc}")
+            return None, exc
+
+    def _created(self, lane: Lane, job: Job, outcome: tuple[Any, Optional[Exception]]) -> None:
+        from ..http import CREATE_RETRIES, create_delay
+
+        result, exc = outcome
+        led, row = job.ledger, job.ledger_id
+        if isinstance(exc, RateLimitError) and job._create_attempts < CREATE_RETRIES:
+            delay = create_delay(job._create_attempts, exc.retry_after)
+            job._create_attempts += 1
+            job._next_create_at = self._later(delay)
+            with lane.lock:
+                lane.creating.append(job)
+            log.info("create rate-limited by %s; retry %d in %.1f s", job.provider,
+                     job._create_attempts, delay)
+            return
+        missing = isinstance(exc, (CreateOutcomeUnknown, BadReply)) and exc.code == "MissingId"
+        if missing or (exc is None and not getattr(result, "task_id", None)):
+            fail_job(job, "MissingId", "the gateway accepted the create but its reply names no "
+                     "task id; the task may exist and be billed: look in the provider's "
+                     "console before trying again" + (f" ({exc.message})" if exc else ""))
+            return
+        if isinstance(exc, CreateOutcomeUnknown):
+            led.record_outcome_unknown(row, str(exc))
+            job._finish("unknown", exc)
+            return
+        if isinstance(exc, SeedanceAPIError):
+            led.record_create_failed(row, exc.code or f"HTTP{exc.http_status or ''}", str(exc))
+            job._finish("rejected", exc)
+            return
+        if exc is not None:
+            led.record_create_failed(row, "ClientError", str(exc))
+            job._finish("rejected", exc)
+            return
+        _crash_point("after_send")
+        twin = self._holder_of(job, result.task_id)
+        if twin is not None:
+            fail_job(job, "DuplicateTaskId", f"the gateway answered with task id "
+                     f"{result.task_id}, which it already gave to {twin}")
+            return
+        try:
+            led.record_created(row, result.task_id, result.upstream_id)
+        except SeedanceError as dup:  # the ledger already holds that id in another row
+            fail_job(job, "DuplicateTaskId", f"the gateway answered with task id "
+                     f"{result.task_id}, already recorded: {dup}")
+            return
+        _crash_point("after_id")
+        job.task_id = result.task_id
+        if not job.done:
+            job.status = "queued"
+        self._attach(job)
+        if result.task is not None:
+            self._apply(lane, job, result.task)
+            self._download_due(lane, [job] if job._needs_download and not job.done else [])
+        if job._cancel_requested and not job.done:
+            self._cancel(lane, job)
+
+    def _holder_of(self, job: Job, task_id: str) -> Optional[str]:
+        """Another job of this process that already has `task_id` on the same gateway."""
+        with self._lock:
+            others = list(self.jobs)
+        for other in others:
+            if other is not job and other.task_id == task_id and other.ledger_id != \
+                    job.ledger_id and other.settings.key == job.settings.key:
+                return f"ledger row {other.ledger_id}"
+        return None
+
+    def _cancel(self, lane: Lane, job: Job) -> None:
+        if job.done:
+            return
+        if not job.task_id:
+            job._cancel_requested = True
+            return
+        call = lane.dialect.cancel_call(job.task_id)
+        if call is None:
+            job.warning = f"{job.provider} cannot cancel tasks"
+            return
+        try:
+            lane.transport.send(call)
+        except SeedanceAPIError as exc:
+            job.warning = redact(f"cancel refused: {exc}")
+            log.warning("cancel of %s refused: %s", job.task_id, exc)
+            return
+        self._attach(job, soon=0.0)  # read the new state at once

@@ -1,0 +1,108 @@
+"""Shared by test_browser.py and test_notebooks.py: what each shipped notebook asks for,
+the chromium rule, and a Jupyter server on loopback."""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Iterator, Mapping
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+#: tasks each shipped notebook creates on a fresh ledger (the rest is reused)
+EXPECTED_CREATES = {"quickstart": 4, "experiment_sweep": 4, "image_to_video": 5}
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+def creates(stats: Mapping) -> int:
+    """Accepted creates over every route of the emulator's `/_emulator/stats`."""
+    return sum(stats["creates"].values())
+
+
+def require_chromium() -> None:
+    """Skip (with the reason) when chromium is missing; fail instead under
+    SEEDANCE_REQUIRE_BROWSER=1, as .ci/run sets, so CI cannot skip silently."""
+    if Path(CHROMIUM).exists():
+        return
+    message = f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)"
+    if os.environ.get("SEEDANCE_REQUIRE_BROWSER") == "1":
+        pytest.fail(message + "; SEEDANCE_REQUIRE_BROWSER=1 requires it")
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_settings(folder: Path, theme: str = "JupyterLab Light") -> None:
+    """Lab user settings: render every cell (no windowing), a theme, no news or updates."""
+    files = {
+        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+            "fetchNews": "false", "checkForUpdates": False},
+        "@jupyterlab/apputils-extension/themes.jupyterlab-settings": {"theme": theme},
+    }
+    for name, value in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value))
+
+
+def kernel_env(emulator_url: str, tmp: Path) -> dict[str, str]:
+    """The server's environment: kernels use our emulator; Jupyter state lives in `tmp`."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SEEDANCE_NB_WAIT", "SEEDANCE_PROVIDER", "JPY_SESSION_NAME",
+                        "ARK_API_KEY", "BYTEPLUS_API_KEY", "COMETAPI_KEY",
+                        "ACEDATACLOUD_API_TOKEN")}
+    env.update(SEEDANCE_EMULATOR_URL=emulator_url, SEEDANCE_PROVIDER="emulator",
+               JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
+               JUPYTER_CONFIG_DIR=str(tmp / "config"),
+               JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}")
+    return env
+
+
+def wait_for_server(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/status", timeout=2).read()
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the Jupyter server did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.5)
+
+
+@contextlib.contextmanager
+def jupyter_server(argv: list[str], *, cwd: Path, env: Mapping[str, str], log: Path,
+                   port: int) -> Iterator[str]:
+    """Run `argv` (a Jupyter server on 127.0.0.1:`port`, no token); yield its URL."""
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [*argv, "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
+             "--IdentityProvider.token=", "--ServerApp.password=",
+             "--ServerApp.disable_check_xsrf=True"],
+            cwd=cwd, env=dict(env), stdout=out, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_for_server(url, proc, log)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
