@@ -17,7 +17,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 #: tasks each shipped notebook creates on a fresh ledger (the rest is reused)
-EXPECTED_CREATES = {"quickstart": 4, "experiment_sweep": 4, "image_to_video": 5}
+EXPECTED_CREATES = {"quickstart": 4, "experiment_sweep": 4, "image_to_video": 5,
+                    "draft_to_final": 6}  # 4 drafts, then 2 finals
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]

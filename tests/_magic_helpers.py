@@ -2,15 +2,19 @@
 
 `TestingShell` follows jupysql's idea: an InteractiveShell whose run_cell
 raises the cell's error instead of printing a traceback, with history off.
-`FakeJob` has the traits of `seedance_nb.jobs.Job` and is driven by the test.
+`real_engine` runs the real job engine against an in-process emulator and reads
+back what was sent (the emulator's tasks, the ledger's rows). `FakeJob` has the
+traits of `seedance_nb.jobs.Job` and is only for display tests of a given state.
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import subprocess
 import sys
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import traitlets
 from IPython.core.interactiveshell import InteractiveShell
@@ -97,3 +101,48 @@ def fresh_modules(code: str) -> str:
                          timeout=60, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     return out.stdout
+
+
+class Engine:
+    """The real engine of one test: its emulator and job manager, and what was sent."""
+
+    def __init__(self, emu: Any, mgr: Any) -> None:
+        self.emu, self.mgr = emu, mgr
+
+    def creates(self) -> int:
+        """Creates the emulator accepted (every route)."""
+        return sum(self.emu.stats()["creates"].values())
+
+    def rows(self) -> list[dict]:
+        """The ledger's rows, oldest first (each `request` as recorded before sending)."""
+        return self.mgr.ledger().rows()
+
+    def wire(self) -> list[Any]:
+        """The emulator's parsed create bodies (emulator.validate.Params), oldest first."""
+        return [t.params for t in list(self.emu._server.app.store.tasks.values())]
+
+    def nothing_sent(self) -> bool:
+        return self.creates() == 0 and self.rows() == []
+
+    def wait_sent(self, jobs: list[Any], timeout: float = 30.0) -> None:
+        """Until every job's create was answered (it has a task id) or it ended."""
+        end = time.monotonic() + timeout
+        while not all(j.task_id or j.done for j in jobs):
+            assert time.monotonic() < end, [j.status for j in jobs]
+            time.sleep(0.02)
+
+
+@contextlib.contextmanager
+def real_engine(tmp_path: Path, monkeypatch: Any, **options: Any) -> Iterator[Engine]:
+    """A fresh JobManager (output and ledger in tmp_path, polls every 0.1 s) sending to
+    an in-process emulator (speed 100, 1 s runs; `options` are Emulator options)."""
+    from seedance_nb import Emulator
+
+    from _client_helpers import isolated_jobs
+
+    options = {"speed": 100, "run_seconds": 1, **options}
+    with Emulator(in_process=True, **options) as emu:
+        monkeypatch.setenv("SEEDANCE_EMULATOR_URL", emu.base_url)
+        monkeypatch.delenv("SEEDANCE_EMULATOR_TOKEN", raising=False)
+        with isolated_jobs(tmp_path) as mgr:
+            yield Engine(emu, mgr)

@@ -4,6 +4,7 @@
   magic does not block: no error output, every `%%seedance` cell ends with a video that
   plays (readyState >= 2), and the emulator counts exactly the tasks the notebook asks for.
 - The same in Notebook 7 for one notebook.
+- A %%seedance cell run twice while its task runs creates one task (the re-run joins it).
 - The panel: type a prompt, click Generate; while another cell sleeps the card's status
   changes and its elapsed time advances (the kernel is not blocked); the video plays;
   light and dark theme; after saving and reloading, the magic cell's video is still there.
@@ -296,12 +297,17 @@ def test_panel_in_jupyterlab(server, page):
     _run(page, "%load_ext seedance_nb")
     _wait_idle(page, "%load_ext seedance_nb")
     magic = "A paper boat drifting"
+    before = creates(emu.stats())
     _run(page, magic)
+    _wait_idle(page, magic)
+    assert _cell(page, magic).locator("video").count() == 0  # the task is still running
+    _run(page, magic)  # again while its task runs: joins that task, pays nothing more
     _wait_idle(page, magic)
     # live frontend: the cell returns at once and the worker updates its display
     page.wait_for_function(
         "el => { const v = el.querySelector('video'); return v && v.readyState >= 2 }",
         arg=_cell(page, magic).element_handle(), timeout=60_000)
+    assert creates(emu.stats()) - before == 1, "re-running a running cell created a new task"
 
     _run(page, "%seedance panel")
     panel = page.locator(".seedance-panel")

@@ -27,7 +27,7 @@ def _all_succeeded(batch, timeout=90):
 
 @pytest.mark.parametrize("emulate", ["ark", "comet", "acedata"])
 def test_429_storm_on_creates_is_waited_out(tmp_path, emulate):
-    family = "1.0-pro-fast" if emulate != "comet" else "1.0-pro"
+    family = "1.0-pro-fast" if emulate != "comet" else "2.0-fast"
     # speed 60: the RPM window is 1 s, so 2 creates per second pass and the rest get 429
     with Emulator(port=0, speed=60, in_process=True, run_seconds=1, rpm={family: 2}) as emu, \
             isolated_jobs(tmp_path):

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import sys
+import time
 import types
-from typing import Any
 
 import pytest
 from IPython.core.error import UsageError
@@ -12,7 +12,7 @@ import seedance_nb
 from seedance_nb import magics
 from seedance_nb.config import defaults
 
-from _magic_helpers import FakeJob, fresh_modules, make_shell
+from _magic_helpers import fresh_modules, make_mp4, make_shell, real_engine
 
 
 @pytest.fixture(scope="module")
@@ -35,28 +35,10 @@ def _clean(shell, monkeypatch, tmp_path):
 
 
 @pytest.fixture
-def sent(monkeypatch):
-    """Replace the jobs module: records every submit, sends nothing."""
-    calls: list[dict[str, Any]] = []
-    jobs: list[FakeJob] = []
-
-    def submit(prompt: str = "", **kw: Any) -> FakeJob:
-        from seedance_nb.request import build_request
-
-        calls.append({"prompt": prompt, **kw})
-        build_kw = {k: v for k, v in kw.items() if k not in ("new", "name", "api_key")}
-        job = FakeJob(prompt, request=build_request(prompt, **build_kw), **kw)
-        job.status = "succeeded"  # finished at once: the waiting path returns immediately
-        job.error = "no video in this test"
-        jobs.append(job)
-        return job
-
-    fake = types.ModuleType("seedance_nb.jobs")
-    fake.submit = submit
-    fake.manager = lambda: types.SimpleNamespace(jobs=jobs, stop=lambda: None)
-    monkeypatch.setitem(sys.modules, "seedance_nb.jobs", fake)
-    monkeypatch.setattr(seedance_nb, "jobs", fake, raising=False)
-    return calls
+def engine(tmp_path, monkeypatch):
+    """The real job engine sending to an in-process emulator."""
+    with real_engine(tmp_path, monkeypatch) as eng:
+        yield eng
 
 
 def usage_error(shell, line: str, cell: str) -> str:
@@ -84,30 +66,31 @@ def test_load_ext_is_cheap_and_idempotent():
     assert out.splitlines()[-2:] == ["[]", "True"]
 
 
-def test_reload_ext_stops_worker_and_keeps_jobs(shell, monkeypatch):
-    import threading
+def test_reload_ext_stops_worker_and_keeps_jobs(shell, engine):
+    from seedance_nb import jobs
 
-    done, running = FakeJob("a"), FakeJob("b")
-    done.status, running.status = "succeeded", "running"
-    old = types.SimpleNamespace(jobs=[done, running], stopped=False, _lock=threading.Lock())
-    old.stop = lambda: setattr(old, "stopped", True)
-    new = types.SimpleNamespace(jobs=[], stopped=False, _lock=threading.Lock())
-    resumed = FakeJob("b again")
-    resumed.ledger_id = running.ledger_id
-
-    def resume():
-        new.jobs.append(resumed)
-        return [resumed]
-
-    fake = types.ModuleType("seedance_nb.jobs")
-    fake.manager = lambda: new if old.stopped else old
-    fake.resume = resume
-    monkeypatch.setitem(sys.modules, "seedance_nb.jobs", fake)
-    monkeypatch.setattr(seedance_nb, "jobs", fake, raising=False)
+    shell.run_cell_magic("seedance", "--wait --model 1.0-pro-fast --rs 480p", "a kite --dur 2")
+    done = shell.user_ns["_seedance_job"]
+    shell.run_cell_magic("seedance", "--no-wait --model 1.0-pro-fast --rs 480p",
+                         "a stalled kite [emu:stall] --dur 2")
+    running = shell.user_ns["_seedance_job"]
+    engine.wait_sent([running])
+    old = jobs.manager()
+    assert old is engine.mgr and done.status == "succeeded" and not running.done
     shell.run_line_magic("reload_ext", "seedance_nb")
-    assert old.stopped
-    assert new.jobs == [done, resumed]  # the finished job kept, the running one picked up
-    assert "seedance" in shell.magics_manager.magics["cell"]
+    new = jobs.manager()
+    try:
+        assert not old.alive and new is not old and new.alive
+        # the finished job kept, the running one picked up from the ledger by the new worker
+        assert [j.ledger_id for j in new.jobs] == [done.ledger_id, running.ledger_id]
+        assert new.jobs[0] is done
+        resumed = new.jobs[1]
+        assert resumed is not running and resumed.task_id == running.task_id
+        assert resumed.status in ("queued", "running")
+        assert engine.creates() == 2  # picking it up sent no second create
+        assert "seedance" in shell.magics_manager.magics["cell"]
+    finally:
+        new.stop()
 
 
 def test_usage_is_the_docstring(shell):
@@ -175,7 +158,7 @@ def test_line_options_become_fields():
     assert ns.name == "clip"
 
 
-def test_every_line_problem_in_one_usage_error(shell, sent):
+def test_every_line_problem_in_one_usage_error(shell, engine):
     msg = usage_error(shell, "--seed abc --wm yes --bogus 1 --rs=720p stray", "a cat")
     lines = msg.splitlines()
     assert any("--seed abc: not an integer" in ln for ln in lines)
@@ -183,19 +166,21 @@ def test_every_line_problem_in_one_usage_error(shell, sent):
     assert any("--bogus" in ln and "unknown option" in ln for ln in lines)
     assert any("stray" in ln and "unexpected word" in ln for ln in lines)
     assert len(lines) == 4
-    assert sent == []
+    assert engine.nothing_sent()
 
 
-def test_interpolation_from_namespace(shell, sent):
+def test_interpolation_from_namespace(shell, engine):
     shell.user_ns.update(animal="otter", n=3)
-    shell.run_cell_magic("seedance", "--wait", "{n} {animal}s juggling {{braces}}")
-    assert sent[0]["prompt"] == "3 otters juggling {braces}"
+    shell.run_cell_magic("seedance", "--no-wait --model 1.0-pro-fast --rs 480p --dur 2",
+                         "{n} {animal}s juggling {{braces}}")
+    engine.wait_sent([shell.user_ns["_seedance_job"]])
+    assert [w.prompt for w in engine.wire()] == ["3 otters juggling {braces}"]
 
 
-def test_undefined_name_is_usage_error(shell, sent):
+def test_undefined_name_is_usage_error(shell, engine):
     msg = usage_error(shell, "", "a {nosuchname} walking")
     assert "nosuchname" in msg and "not defined" in msg
-    assert sent == []
+    assert engine.nothing_sent()
 
 
 # --- validation through build_request -------------------------------------------------------
@@ -208,62 +193,72 @@ def test_inline_flags_reach_the_request(shell):
         "a fox", "480p", "9:16", 6, 11)
 
 
-def test_dry_run_sends_nothing_and_returns_request(shell, sent):
+def test_dry_run_sends_nothing_and_returns_request(shell, engine):
     from seedance_nb.request import VideoRequest
 
     req = shell.run_cell_magic("seedance", "--dry-run --model 2.0-fast --rs 480p", "a boat")
     assert isinstance(req, VideoRequest)
     assert req.family == "2.0-fast" and req.resolution == "480p"
-    assert sent == []
+    assert engine.nothing_sent()
 
 
-def test_inline_and_line_duplicate(shell, sent):
+def test_inline_and_line_duplicate(shell, engine):
     msg = usage_error(shell, "--rs 720p", "a boat --resolution 1080p")
     assert "duplicate" in msg
-    assert sent == []
+    assert engine.nothing_sent()
 
 
-def test_model_capability_problems_listed_together(shell, sent):
+def test_model_capability_problems_listed_together(shell, engine):
     msg = usage_error(shell, "--model 2.0-fast --rs 1080p", "a boat --frames 121 --wm maybe")
     assert "1080p" in msg and "--frames" in msg and "--wm maybe" in msg
-    assert sent == []
+    assert engine.nothing_sent()
 
 
-def test_config_error_becomes_usage_error(shell, sent):
+def test_config_error_becomes_usage_error(shell, engine):
     msg = usage_error(shell, "--provider ark", "a boat")
     assert "ARK_API_KEY" in msg
-    assert sent == []
+    assert engine.nothing_sent()
 
 
-def test_sweep_grid_validated_whole_before_sending(shell, sent):
-    # 1080p is fine for 1.5-pro but the second ratio value is invalid: nothing is sent
+def test_sweep_grid_validated_whole_before_sending(shell, engine):
+    # the first ratio is fine but the second is invalid: nothing is sent
     msg = usage_error(shell, "--sweep seed=1,2 --sweep ratio=16:9,9:21", "a kite")
     assert "9:21" in msg
-    assert sent == []
+    assert engine.nothing_sent()
 
 
-def test_sweep_submits_every_combination(shell, sent):
-    shell.run_cell_magic("seedance", "--wait --sweep seed=1,2 --sweep rt=16:9,9:16", "a kite")
-    combos = sorted((c["seed"], c["ratio"]) for c in sent)
+def test_sweep_submits_every_combination(shell, engine):
+    shell.run_cell_magic("seedance", "--no-wait --model 1.0-pro-fast --rs 480p --dur 2 "
+                         "--sweep seed=1,2 --sweep rt=16:9,9:16", "a kite")
+    jobs = shell.user_ns["_seedance_jobs"]
+    assert len(jobs) == 4
+    engine.wait_sent(jobs)
+    combos = sorted((w.seed, w.ratio) for w in engine.wire())
     assert combos == [(1, "16:9"), (1, "9:16"), (2, "16:9"), (2, "9:16")]
-    assert len(shell.user_ns["_seedance_jobs"]) == 4
 
 
-def test_sweep_conflicts_with_line_option(shell, sent):
+def test_sweep_conflicts_with_line_option(shell, engine):
     msg = usage_error(shell, "--seed 3 --sweep seed=1,2", "a kite")
     assert "duplicate" in msg
     msg = usage_error(shell, "--sweep colour=red,blue", "a kite")
     assert "cannot sweep" in msg
-    assert sent == []
+    assert engine.nothing_sent()
 
 
-def test_submit_gets_line_options(shell, sent):
-    shell.run_cell_magic("seedance", "--wait --model 1.0-pro --rs 480p --new --name first",
-                         "a lighthouse --dur 3")
-    call = sent[0]
-    assert call["prompt"] == "a lighthouse --dur 3"  # inline flags are parsed by build_request
-    assert (call["model"], call["resolution"], call["new"], call["name"]) == (
-        "1.0-pro", "480p", True, "first")
+def test_submit_gets_line_options(shell, engine):
+    line = "--no-wait --model 1.0-pro --rs 480p"
+    shell.run_cell_magic("seedance", line + " --name first", "a lighthouse --dur 3")
+    first = shell.user_ns["_seedance_job"]
+    shell.run_cell_magic("seedance", line, "a lighthouse --dur 3")
+    assert shell.user_ns["_seedance_job"].joined  # identical and in flight: no second bill
+    shell.run_cell_magic("seedance", line + " --new --name second", "a lighthouse --dur 3")
+    second = shell.user_ns["_seedance_job"]
+    engine.wait_sent([first, second])
+    assert engine.creates() == 2 and first.task_id != second.task_id  # --new always sends
+    assert [r["name"] for r in engine.rows()] == ["first", "second"]
+    for wire in engine.wire():  # inline flags are parsed out of the prompt by build_request
+        assert (wire.prompt, wire.family, wire.resolution, wire.duration) == (
+            "a lighthouse", "1.0-pro", "480p", 3)
 
 
 # --- line magic --------------------------------------------------------------------------------
@@ -280,14 +275,24 @@ def test_unknown_line_command(shell):
     assert type(info.value) is UsageError and "panel" in str(info.value)
 
 
-def test_cancel_by_name(shell, sent):
-    shell.run_cell_magic("seedance", "--wait --name fox", "a fox")
-    job = shell.user_ns["_seedance_job"]
-    job.status = "queued"
-    shell.run_line_magic("seedance", "cancel fox")
-    assert job.cancelled
-    with pytest.raises(UsageError):
-        shell.run_line_magic("seedance", "cancel nobody")
+def test_cancel_by_name(shell, tmp_path, monkeypatch):
+    # one 1.0-pro-fast task at a time: a stalled task holds the slot, so "fox" stays queued
+    with real_engine(tmp_path, monkeypatch, concurrency={"1.0-pro-fast": 1}) as engine:
+        line = "--no-wait --model 1.0-pro-fast --rs 480p --dur 2"
+        shell.run_cell_magic("seedance", line, "a stalled hare [emu:stall]")
+        shell.run_cell_magic("seedance", line + " --name fox", "a fox")
+        job = shell.user_ns["_seedance_job"]
+        engine.wait_sent([job])
+        assert job.status == "queued"
+        shell.run_line_magic("seedance", "cancel fox")
+        end = time.monotonic() + 30
+        while not job.done and time.monotonic() < end:
+            time.sleep(0.02)
+        assert job.status == "cancelled"
+        with pytest.raises(UsageError):
+            shell.run_line_magic("seedance", "cancel nobody")
+        with pytest.raises(UsageError, match="already ended"):
+            shell.run_line_magic("seedance", "cancel fox")
 
 
 # --- waiting rule ------------------------------------------------------------------------------
@@ -328,7 +333,7 @@ def test_emulator_start_status_stop(shell, capsys, monkeypatch):
     assert "not running" in capsys.readouterr().out
 
 
-def test_sweep_problem_shared_by_all_combinations_listed_once(shell, sent):
+def test_sweep_problem_shared_by_all_combinations_listed_once(shell, engine):
     msg = usage_error(shell, "--sweep seed=1,2,3 --sweep rt=16:9,21:9", "a kite --wm maybe")
     assert msg.count("--wm maybe") == 1
     msg = usage_error(shell, "--model 1.0-pro --sweep dur=5,13", "a kite")
@@ -363,7 +368,7 @@ def test_edit_dry_run_fills_the_values_the_client_chooses(shell):
     assert (req.mode, req.task_type, req.ratio, req.duration) == ("edit", "edit", "adaptive", -1)
 
 
-def test_line_option_errors_quote_the_line(shell, sent):
+def test_line_option_errors_quote_the_line(shell, engine):
     msg = usage_error(shell, "--provider emulator --model 2.0-fast --rs 1080p", "a boat")
     assert "--rs 1080p: not allowed for doubao-seedance-2-0-fast-260128" in msg
     assert "resolution='1080p'" not in msg
@@ -371,16 +376,68 @@ def test_line_option_errors_quote_the_line(shell, sent):
     assert "--draft and --format mov: give only one of them" in msg
     msg = usage_error(shell, "--provider emulator --sweep seed=1,-7", "a boat")
     assert "--sweep seed=-7: out of range" in msg
-    assert sent == []
+    assert engine.nothing_sent()
 
 
-def test_a_line_option_in_the_cell_body_says_to_move_it(shell, sent):
+def test_a_line_option_in_the_cell_body_says_to_move_it(shell, engine):
     msg = usage_error(shell, "--provider emulator", "a boat --model 2.0-fast")
     assert "--model 2.0-fast: --model is a line option: put it on the %%seedance line" in msg
-    assert sent == []
+    assert engine.nothing_sent()
 
 
-def test_sweep_over_new_fields(shell, sent):
-    shell.run_cell_magic("seedance", "--wait --provider emulator --model 2.5 --dur 5 "
-                         "--sweep format=mp4,mov", "a kite")
-    assert sorted(c["output_format"] for c in sent) == ["mov", "mp4"]
+def test_sweep_over_new_fields(shell, engine):
+    shell.run_cell_magic("seedance", "--no-wait --provider emulator --model 2.5 --rs 480p "
+                         "--dur 4 --sweep format=mp4,mov", "a kite")
+    engine.wait_sent(shell.user_ns["_seedance_jobs"])
+    assert sorted(w.output_format for w in engine.wire()) == ["mov", "mp4"]
+
+
+# --- the 2026-12 lineup: retired models (§2.4) -------------------------------------------
+
+
+def _old_result(engine, tmp_path, prompt: str, model: str) -> tuple[int, str]:
+    """A finished ledger row for `model`, as an older seedance-nb left it: (row, video)."""
+    import hashlib
+
+    from seedance_nb.providers.base import Task
+    from seedance_nb.request import build_request
+
+    req = build_request(prompt, provider="emulator", model=model, emulate="ark")
+    video = make_mp4(tmp_path / "old" / "boat.mp4")
+    data = video.read_bytes()
+    led = engine.mgr.ledger()
+    row = led.record_intent(fingerprint=req.fingerprint(), provider="emulator", dialect="ark",
+                            model=req.model, base_url=engine.emu.base_url + "/api/v3",
+                            request=req)
+    led.record_created(row, "cgt-20261010101010-old01")
+    led.record_task(row, Task(id="cgt-20261010101010-old01", provider="emulator",
+                              status="succeeded", model=req.model, tokens=108900))
+    led.record_file(row, "video", video, hashlib.sha256(data).hexdigest(), len(data))
+    return row, str(video)
+
+
+def test_a_retired_models_old_result_is_reused_without_error(shell, engine, tmp_path):
+    import warnings
+
+    from IPython.utils.capture import capture_output
+
+    row, video = _old_result(engine, tmp_path, "a paper boat", "1.5-pro")
+    with capture_output() as cap, warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        shell.run_cell_magic("seedance", "--model 1.5-pro", "a paper boat")
+    job = shell.user_ns["_seedance_job"]
+    assert job.reused and job.status == "succeeded" and job.error == ""
+    assert (job.ledger_id, job.task_id, job.video_path) == (row, "cgt-20261010101010-old01", video)
+    assert "<video" in "".join(o.data.get("text/html", "") for o in cap.outputs)
+    assert "no longer serves" not in cap.stdout + cap.stderr 
+    assert not [w for w in warned if "1.5-pro" in str(w.message)]
+    assert engine.creates() == 0 and len(engine.rows()) == 1
+
+
+def test_a_new_request_for_a_retired_model_names_the_replacement(shell, engine, tmp_path):
+    _old_result(engine, tmp_path, "a paper boat", "1.5-pro")
+    msg = usage_error(shell, "--model 1.5-pro", "a different boat")
+    assert "model 1.5-pro: retired" in msg and "use 2.0 or 2.0-fast" in msg
+    msg = usage_error(shell, "--model 1.0-lite-t2v --rs 480p", "a kite")
+    assert "model 1.0-lite-t2v: retired" in msg and "2.0-fast" in msg
+    assert engine.creates() == 0 and len(engine.rows()) == 1  # only the old row

@@ -16,7 +16,7 @@ VIDEO = re.compile(r'<video src="([^"]+)"')
 
 @pytest.fixture(scope="module")
 def emulator():
-    with Emulator(port=0, speed=100) as emu:
+    with Emulator(port=0, speed=100, run_seconds=1) as emu:  # done once rendered
         yield emu
 
 
@@ -30,7 +30,10 @@ def shell(emulator, monkeypatch, tmp_path):
     m = sh.magics_manager.registry["Seedance"]
     m.provider, m.model, m.api_key, m.embed, m.wait = None, None, None, "auto", "auto"
     m.output_dir = str(tmp_path / "seedance-output")
+    # The shell outlives each test but defaults.reset() does not reset its traits, and an
+    # unchanged trait does not push to the defaults: set both, or polls fall back to 15 s.
     m.poll_interval = 0.2
+    defaults.poll_interval = 0.2
     yield sh
     defaults.reset()
 
@@ -72,8 +75,9 @@ def test_embed_puts_the_video_in_the_notebook(shell):
 
 def test_sweep_gallery(shell):
     with capture_output() as cap:
-        shell.run_cell_magic("seedance", "--rs 480p --sweep seed=1,2 --sweep rt=16:9,1:1",
-                             "koi in a pond --dur 4")
+        # a silent 2 s model: four renders share two cores, so keep each one small
+        shell.run_cell_magic("seedance", "--model 1.0-pro-fast --rs 480p --sweep seed=1,2 "
+                             "--sweep rt=16:9,1:1", "koi in a pond --dur 2")
     jobs = shell.user_ns["_seedance_jobs"]
     assert [j.status for j in jobs] == ["succeeded"] * 4
     final = cap.outputs[-1].data["text/html"]

@@ -2,11 +2,11 @@
 
 `FIELDS` is the table. Everything that reads a setting derives from it:
 - `flags.py`: inline flags (`Field.flags`, §4.2) and their value syntax (`Field.parse`);
-- `magics.py`: the `%%seedance` line options (`Field.options`), their help and `--sweep`
-  names (`sweep_names()`);
+- `magic_line.py`: the `%%seedance` line options (`Field.options`), their help and
+  `--sweep` names (`sweep_names()`);
 - `request.py`: Python keyword values (`Field.coerce`) and unknown-keyword suggestions;
-- the panel: one `Control` per setting (`controls(caps, mode)`), with kind, choices or
-  range, the model's default and the help text.
+- `controls(caps, mode)`: one `Control` per setting for a form (kind, choices or range,
+  the model's default, help text); the panel still builds its own controls (issue 12).
 
 Parsing here is syntax only; checks that need the model, provider or mode live in
 request.py. Nothing here does I/O.

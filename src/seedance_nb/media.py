@@ -12,8 +12,8 @@ loopback only with `allow_http_loopback=True`, which the caller sets when the
 gateway itself is on loopback (the emulator): a remote gateway handing out
 `http://127.0.0.1:…` is refused. Every redirect hop passes the same check.
 
-Temporary files are named `.<dest name>.<host tag>-<pid>.<random>.part`, so
-`sweep_stale_parts` can tell a dead download's leftovers from a live one's.
+File names, signatures, sha256, the stale `.part` sweep and placing the finished
+file are in files.py.
 """
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ import random
 import re
 import queue
 import socket
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -40,6 +39,9 @@ import urllib3
 
 from . import catalog
 from .errors import SeedanceError
+from .files import _HOST_TAG, _SWEPT  # noqa: F401 (tests reach them here)
+from .files import STALE_PART_S, file_sha256, output_name, sweep_stale_parts  # noqa: F401
+from .files import drop_part, looks_like, open_part, place
 from .providers._common import retry_after
 
 log = logging.getLogger(__name__)
@@ -88,23 +90,6 @@ def redact_url(url: str) -> str:
         return "<malformed URL>"
     query = "<redacted>" if parts.query else ""
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
-
-
-def output_name(provider: str, task_id: str, kind: str = "video",
-                output_format: str | None = None) -> str:
-    """`<provider>-<id>.mp4` (`.mov` for a 2.5 MOV result) or `<provider>-<id>-last.png`,
-    safe as a file name anywhere (§8 Results)."""
-    if kind not in ("video", "last_frame"):
-        raise ValueError(f"kind must be 'video' or 'last_frame', got {kind!r}")
-    stem = f"{_safe(provider)}-{_safe(task_id)}"
-    if kind == "last_frame":
-        return f"{stem}-last.png"
-    return f"{stem}.mov" if output_format == "mov" else f"{stem}.mp4"
-
-
-def _safe(part: str) -> str:
-    text = re.sub(r"[^A-Za-z0-9._-]+", "_", str(part)).strip("._") or "_"
-    return text[:120]
 
 
 def check_url(url: str, *, allow_http_loopback: bool = False) -> None:
@@ -187,12 +172,7 @@ def download(url: str, dest: str | os.PathLike, *, session: requests.Session | N
         raise DownloadError(f"download destination {dest} is a folder, not a file name",
                             url_redacted=redact_url(url), code="WriteFailed")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    _sweep_once(dest.parent)
-    with _LIVE_LOCK:  # a sweep in another thread sees the new part as live at once
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.{_HOST_TAG}-{os.getpid()}.",
-                                        suffix=".part", dir=dest.parent)
-        tmp = Path(tmp_name)
-        _LIVE.add(tmp.name)
+    fd, tmp = open_part(dest)
     own_session = session is None
     session = session or requests.Session()
     rules = _Rules(allow_http_loopback, stall_s, max_bytes, sleep)
@@ -203,11 +183,9 @@ def download(url: str, dest: str | os.PathLike, *, session: requests.Session | N
         _check_kind(kind, head, size, redact_url(url))
         # No fsync: a file damaged by a crash fails the sha256 check the job manager
         # makes before reusing it, and is then fetched again.
-        path, reused = _place(tmp, dest, digest, size)
+        path, reused = place(tmp, dest, digest, size)
     finally:
-        tmp.unlink(missing_ok=True)
-        with _LIVE_LOCK:
-            _LIVE.discard(tmp.name)
+        drop_part(tmp)
         if own_session:
             session.close()
     log.info("downloaded %s to %s (%d bytes%s)", redact_url(url), path, size,
@@ -237,22 +215,6 @@ def _expected_kind(dest: Path, expect: str) -> str:
     return "image" if dest.suffix.lower() in _IMAGE_SUFFIXES else "video"
 
 
-def looks_like(head: bytes) -> str | None:
-    """"mp4" (ISO-BMFF/QuickTime `ftyp` at offset 4), "webm" (EBML), "png", "jpeg",
-    "webp", or None."""
-    if head[4:8] == b"ftyp":
-        return "mp4"
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return "webm"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    return None
-
-
 def _check_kind(kind: str, head: bytes, size: int, shown: str) -> None:
     if kind == "any":
         return
@@ -271,76 +233,6 @@ def _check_kind(kind: str, head: bytes, size: int, shown: str) -> None:
     raise DownloadError(f"{code}: the file at {shown} is {what} ({size} bytes), not "
                         f"{'a video (MP4/MOV or WebM)' if kind == 'video' else 'an image'}; "
                         "it was not kept", url_redacted=shown, code=code)
-
-
-# --- leftovers of dead downloads -------------------------------------------------------------
-
-_HOST_TAG = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
-_PART = re.compile(r"^\..+\.(?P<host>[0-9a-f]{8})-(?P<pid>\d+)\.[^.]+\.part$")
-_LIVE: set[str] = set()  # our own .part files being written right now
-_LIVE_LOCK = threading.Lock()
-_SWEPT: set[str] = set()
-STALE_PART_S = 3600.0
-
-
-def sweep_stale_parts(folder: str | os.PathLike, older_than_s: float = STALE_PART_S) -> list[Path]:
-    """Remove `.part` files that dead downloads left in `folder`; return what was removed.
-
-    A part is dead when its name says it was written by a process of this host that
-    no longer runs (or by this process, which is not writing it now), or, whatever
-    its name, when it was not modified for `older_than_s` (a live download writes at
-    least every `stall_s` + a retry wait, far less than the default hour).
-    """
-    removed: list[Path] = []
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return removed
-    now = time.time()
-    for entry in entries:
-        if not (entry.name.startswith(".") and entry.name.endswith(".part")):
-            continue
-        try:
-            if not entry.is_file(follow_symlinks=False):
-                continue
-            old = now - entry.stat(follow_symlinks=False).st_mtime >= older_than_s
-        except OSError:
-            continue
-        if old or _writer_gone(entry.name):
-            try:
-                os.unlink(entry.path)
-                removed.append(Path(entry.path))
-            except OSError:
-                pass  # gone already, or not ours to remove
-    if removed:
-        log.info("removed %d leftover partial download(s) from %s", len(removed), folder)
-    return removed
-
-
-def _writer_gone(name: str) -> bool:
-    m = _PART.match(name)
-    if not m or m.group("host") != _HOST_TAG:
-        return False  # another machine's (shared folder) or an old name: age decides
-    pid = int(m.group("pid"))
-    if pid == os.getpid():
-        with _LIVE_LOCK:
-            return name not in _LIVE
-    if os.name != "posix":
-        return False  # os.kill(pid, 0) would terminate the process on Windows
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False  # exists but not ours (EPERM)
-    return False
-
-
-def _sweep_once(folder: Path) -> None:
-    key = str(folder.resolve())
-    if key not in _SWEPT:
-        _SWEPT.add(key)
-        sweep_stale_parts(folder)
 
 
 class _Cut(Exception):
@@ -591,51 +483,3 @@ def _sleep(attempt: int, base: float, retry_after: float | None = None,
 def _status_of(problem: str) -> int | None:
     m = re.match(r"HTTP (\d{3})", problem)
     return int(m.group(1)) if m else None
-
-
-# --- putting the file in place -------------------------------------------------------
-
-def _place(tmp: Path, dest: Path, digest: str, size: int) -> tuple[Path, bool]:
-    """Link tmp to dest or the next free `<stem>-N<suffix>`; reuse an identical file."""
-    n = 1
-    while True:
-        target = dest if n == 1 else dest.with_name(f"{dest.stem}-{n}{dest.suffix}")
-        if _link_new(tmp, target):
-            return target, False
-        if _same_file(target, digest, size):
-            return target, True
-        n += 1
-
-
-def _link_new(tmp: Path, target: Path) -> bool:
-    """Create target from tmp atomically; False if target already exists."""
-    try:
-        os.link(tmp, target)  # fails if target exists: never overwrites
-        return True
-    except FileExistsError:
-        return False
-    except OSError:
-        pass  # no hard links on this file system
-    try:
-        fd = os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError:
-        return False
-    os.close(fd)
-    os.replace(tmp, target)  # replaces only our own empty placeholder
-    return True
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _same_file(path: Path, digest: str, size: int) -> bool:
-    try:
-        return path.is_file() and path.stat().st_size == size and file_sha256(path) == digest
-    except OSError:
-        return False

@@ -1,0 +1,209 @@
+"""The `%seedance` line subcommands: panel, jobs, history, resume, adopt, dismiss, cancel,
+final, models, emulator, version (and help).
+
+`run(magics, line)` dispatches one line; each command is a function of the `Seedance`
+magics object (for its configured provider, key and wait policy) and its words.
+Loaded on the first `%seedance` line, not by `%load_ext`.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+from IPython.core.error import UsageError
+from IPython.display import display
+
+from . import display as _display
+from .magic_line import HELP, _problems_of
+from .magic_wait import follow, should_wait, wait_for
+
+
+def run(magics: Any, line: str) -> Any:
+    """Run one `%seedance` line; an unknown command is a UsageError listing them."""
+    words = line.split()
+    cmd = words[0] if words else ""
+    args = words[1:]
+    if cmd in ("", "help"):
+        print(HELP)
+        return None
+    command = _COMMANDS.get(cmd)
+    if command is None:
+        raise UsageError(f"%seedance {cmd}: unknown command; use panel, jobs, history, resume, "
+                         f"adopt ROW TASK_ID, dismiss ROW, cancel ID, final ID, models, "
+                         f"emulator start|stop|status or version")
+    return command(magics, args)
+
+
+def _version(magics: Any, args: list[str]) -> None:
+    from . import __version__
+
+    print(f"seedance-nb {__version__}")
+    return None
+
+
+def _panel(magics: Any, args: list[str]) -> Any:
+    from .ui import Panel
+
+    return Panel()
+
+
+def _list_jobs(magics: Any, args: list[str]) -> None:
+    from .jobs import manager
+
+    jobs = list(manager().jobs)
+    if not jobs:
+        print("no jobs in this kernel")
+        return None
+    display(_display.gallery_bundle(jobs, fields=()), raw=True)
+    return None
+
+
+def _history(magics: Any, args: list[str]) -> Any:
+    from .ledger import history
+
+    return history()
+
+
+def _resume(magics: Any, args: list[str]) -> None:
+    from .jobs import resume
+    from .magics import configured_api_key
+
+    # The configured key goes in explicitly: resume only sends it to the base
+    # URL configured for its provider (rows naming another host are reported).
+    jobs = resume(api_key=configured_api_key())
+    if not jobs:
+        if not getattr(jobs, "report", None):  # the report was shown by resume()
+            print("nothing to resume")
+        return None
+    render = lambda: _display.gallery_bundle(jobs, fields=())
+    handle = display(render(), raw=True, display_id=True)
+    if should_wait(None, magics.wait, magics.shell):
+        wait_for(jobs, handle, render)
+    else:
+        follow(jobs, handle, render)
+    return None
+
+
+def _settle(magics: Any, args: list[str], cmd: str) -> None:
+    """Settle a create whose answer was lost (listed by %seedance resume)."""
+    from .errors import SeedanceError
+    from .jobs.recovery import adopt, dismiss
+
+    want = 2 if cmd == "adopt" else 1
+    if len(args) != want or not args[0].isdigit():
+        raise UsageError("%seedance adopt ROW TASK_ID  or  %seedance dismiss ROW "
+                         "(ROW: the ledger row shown by %seedance resume)")
+    try:
+        rec = adopt(int(args[0]), args[1]) if cmd == "adopt" else dismiss(int(args[0]))
+    except SeedanceError as exc:
+        raise UsageError(str(exc)) from None
+    if cmd == "adopt":
+        print(f"row {rec['id']} is now task {rec['task_id']}; %seedance resume fetches it")
+    else:
+        print(f"row {rec['id']} dismissed; it is not reported again")
+    return None
+
+
+def _final(magics: Any, args: list[str]) -> None:
+    """%seedance final ID: the 1080p final of a 2.5 draft (a job of this kernel, or a
+    draft task id the ledger or the gateway knows)."""
+    if len(args) != 1:
+        raise UsageError("%seedance final ID: give one draft (task id, job name or ledger id)")
+    from . import jobs as _jobs
+    from .errors import SeedanceError
+
+    target = args[0]
+    draft = next((j for j in reversed(list(_jobs.manager().jobs))
+                  if target in (j.task_id, j.name, str(j.ledger_id))), None)
+    try:
+        if draft is not None:
+            job = draft.final()
+        else:
+            kw = magics._client_kw({"provider": magics.provider or None})
+            if magics.api_key:
+                kw["api_key"] = str.__str__(magics.api_key)
+            job = _jobs.submit(draft_task_id=target, **kw)
+    except SeedanceError as exc:
+        raise UsageError("\n".join(_problems_of(exc))) from None
+    magics.shell.user_ns["_seedance_job"] = job
+    render: Callable[[], dict] = lambda: _display.job_bundle(job)
+    handle = display(render(), raw=True, display_id=True)
+    if should_wait(None, magics.wait, magics.shell):
+        wait_for([job], handle, render)
+    else:
+        follow([job], handle, render)
+    return None
+
+
+def _cancel(magics: Any, args: list[str]) -> None:
+    if len(args) != 1:
+        raise UsageError("%seedance cancel ID: give one task id, job name or ledger id")
+    from .jobs import manager
+    from .errors import SeedanceError
+
+    target = args[0]
+    for job in list(manager().jobs):
+        if target in (job.task_id, job.name, str(job.ledger_id)):
+            try:
+                job.cancel()
+            except (SeedanceError, ValueError) as exc:
+                raise UsageError(str(exc)) from None
+            print(f"cancel requested for {job.task_id or target}")
+            return None
+    raise UsageError(f"%seedance cancel {target}: no job of this kernel has that task id, "
+                     f"name or ledger id; see %seedance jobs")
+
+
+def _emulator(magics: Any, args: list[str]) -> None:
+    action = args[0] if args else "status"
+    from . import emulator
+
+    external = os.environ.get("SEEDANCE_EMULATOR_URL", "").strip()
+    if action == "start":
+        url, _token = emulator.ensure_local()
+        print(f"emulator running at {url}")
+    elif action == "stop":
+        if external:
+            raise UsageError(f"the emulator at {external} (SEEDANCE_EMULATOR_URL) was not "
+                             f"started by this kernel; stop it where it was started")
+        if not emulator.stop_local():
+            print("no emulator is running in this kernel")
+            return None
+        print("emulator stopped")
+    elif action == "status":
+        local = emulator.local_url()
+        if external:
+            print(f"emulator: {external} (from SEEDANCE_EMULATOR_URL)")
+        elif local:
+            print(f"emulator: {local} (started by this kernel)")
+        else:
+            print("emulator: not running in this kernel; it starts when a job needs it")
+    else:
+        raise UsageError("%seedance emulator start|stop|status")
+
+
+def _models(magics: Any, args: list[str]) -> Any:
+    """%seedance models [--provider P] [--check]"""
+    from .models import magic
+    from .errors import SeedanceError
+
+    try:
+        return magic(args, provider=magics.provider or None,
+                     api_key=str.__str__(magics.api_key) if magics.api_key else None)
+    except SeedanceError as exc:
+        raise UsageError(str(exc)) from None
+
+
+_COMMANDS: dict[str, Callable[[Any, list[str]], Any]] = {
+    "version": _version,
+    "panel": _panel,
+    "jobs": _list_jobs,
+    "history": _history,
+    "resume": _resume,
+    "adopt": lambda magics, args: _settle(magics, args, "adopt"),
+    "dismiss": lambda magics, args: _settle(magics, args, "dismiss"),
+    "cancel": _cancel,
+    "final": _final,
+    "emulator": _emulator,
+    "models": _models,
+}
