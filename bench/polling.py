@@ -56,10 +56,10 @@ from seedance_nb.emulator.render import RenderSpec  # noqa: E402,F401  (render-m
 
 PROMPT = "a paper boat drifts along a rain gutter"
 SEED = 7
-DURATIONS = (2, 3, 4, 5, 6)
+DURATIONS = (0, 1, 2, 3, 4)  # added to the model's shortest duration
 DIALECTS = ("ark", "comet", "comet-volc", "acedata")
 FAMILY = {"ark": "1.0-pro-fast", "comet-volc": "1.0-pro-fast", "acedata": "1.0-pro-fast",
-          "comet": "1.0-pro"}  # 1.0-pro-fast is not offered on comet
+          "comet": "2.0-fast"}  # comet offers no 1.0 family any more (1.0-pro retired there)
 NO_SEED = {"comet"}  # comet's create has no seed field
 PROBE = "/_bench/finished"
 RENDER_DIR_ENV = "SEEDANCE_BENCH_RENDER_DIR"
@@ -230,7 +230,8 @@ class Ctx:
 
 
 def _fields(dialect: str, i: int) -> dict:
-    fields: dict[str, Any] = {"resolution": "480p", "duration": _duration(i)}
+    shortest = catalog.capabilities(FAMILY[dialect], dialect).duration_min
+    fields: dict[str, Any] = {"resolution": "480p", "duration": shortest + _duration(i)}
     if dialect not in NO_SEED:
         fields["seed"] = SEED
     return fields

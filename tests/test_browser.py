@@ -53,6 +53,8 @@ def server(tmp_path_factory):
     shutil.copy(ROOT / "notebooks" / "image_to_video.ipynb", root / "nb7")
     (root / "panel").mkdir()
     _panel_notebook(root / "panel" / "quickstart.ipynb")
+    (root / "final").mkdir()
+    _draft_notebook(root / "final" / "draft.ipynb")
     _untrusted(root / "panel")
     write_settings(tmp / "settings")
     with Emulator(port=0, speed=10) as emu:
@@ -95,6 +97,20 @@ def _panel_notebook(dest: Path) -> None:
     sleep = nbformat.v4.new_code_cell(SLEEP_CELL)
     sleep["id"] = "sleep-cell"
     book.cells.insert(at + 1, sleep)
+    nbformat.write(book, dest)
+
+
+DRAFT_CELL = "%%seedance --model 2.5 --draft --name lighthouse\nA lighthouse at dusk --dur 4"
+
+
+def _draft_notebook(dest: Path) -> None:
+    """One 2.5 draft cell: its output gets a "Render final (1080p)" button."""
+    cells = [nbformat.v4.new_code_cell("%load_ext seedance_nb\n"
+                                       "%config Seedance.poll_interval = 0.5"),
+             nbformat.v4.new_code_cell(DRAFT_CELL)]
+    book = nbformat.v4.new_notebook(cells=cells)
+    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                   "language": "python"}
     nbformat.write(book, dest)
 
 
@@ -380,6 +396,37 @@ def test_panel_in_jupyterlab(server, page):
     magic_cell = next(c for c in saved.cells if magic in c.source)
     assert any("<video src=" in o.get("data", {}).get("text/html", "")
                for o in magic_cell.outputs)
+
+
+def test_render_final_button_plays_the_1080p_final(server, page):
+    """A 2.5 draft cell: once the draft plays, its "Render final (1080p)" button sends
+    the final (one more task) and the final's card plays the 1080p video."""
+    url, root, emu = server
+    _open(page, f"{url}/lab/tree/final/draft.ipynb?reset")
+    _run(page, "%load_ext seedance_nb")
+    _wait_idle(page, "%load_ext seedance_nb")
+    before = creates(emu.stats())
+    _run(page, "A lighthouse at dusk")
+    cell = _cell(page, "A lighthouse at dusk")
+    button = cell.locator(".seedance-final-button")
+    button.wait_for(timeout=60_000)
+    assert button.is_disabled()  # not before the draft succeeded
+    page.wait_for_function(
+        "el => { const v = el.querySelector('.jp-OutputArea video');"
+        " return v && v.readyState >= 2 }", arg=cell.element_handle(), timeout=120_000)
+    page.wait_for_function("el => !el.disabled", arg=button.element_handle(), timeout=30_000)
+    assert "final possible for 6 d" in cell.text_content()
+    button.click()
+    card = cell.locator(".seedance-card")
+    card.wait_for(timeout=30_000)
+    page.wait_for_function(
+        "el => { const v = el.querySelector('.seedance-card video');"
+        " return v && v.readyState >= 2 && v.videoHeight === 1080 }",
+        arg=cell.element_handle(), timeout=180_000)
+    assert button.is_disabled()  # one final per click: no second bill
+    assert creates(emu.stats()) - before == 2  # the draft and its final
+    card.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "lab-render-final.png"))
 
 
 # --- without chromium -------------------------------------------------------------------
