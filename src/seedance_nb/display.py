@@ -85,7 +85,10 @@ def video_html(path: str | os.PathLike, *, embed: bool = False,
     path = Path(path)
     pv = (_preview.preview_for(path, make=make_preview) if path.is_file()
           else _preview.Preview(None, False))
-    style = f' style="max-width:100%;width:{width}px"' if width else ' style="max-width:100%"'
+    # max-height: a 9:16 clip stays as tall as a 16:9 one is wide (the picture keeps its
+    # aspect inside the box) instead of filling the viewport
+    style = (f' style="max-width:100%;width:{width}px;max-height:{width}px"' if width
+             else ' style="max-width:100%;max-height:80vh"')
     if pv.needed and pv.path is None:
         return _unplayable_html(path, pv.note, last_frame, embed=embed, base_dir=base_dir,
                                 max_embed_bytes=max_embed_bytes, style=style, caption=caption)

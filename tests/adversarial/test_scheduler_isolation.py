@@ -334,3 +334,21 @@ def test_a_create_answering_a_live_task_id_fails_only_the_new_job(tmp_path):
         assert row["task_id"] is None  # the id stays with the row that had it first
         assert first.status == "succeeded" and row_of(first)["task_id"] == "cgt-same"
         assert second_end < 5  # it did not stay pending forever
+
+
+def test_a_create_reply_without_an_id_fails_that_job_only(tmp_path):
+    """A 200 `{}` to a create: that job ends failed MissingId (job and ledger agree),
+    it is never resent, and the next job on the same gateway succeeds."""
+    with Hostile() as gw, isolated_jobs(tmp_path, poll_interval=0.1):
+        fake = FakeArk(gw)
+        fake.create_ids = [""]  # the first create is answered `{}`
+        lost = submit(fake, "no id for me")
+        jobs.wait_all([lost], timeout=10)
+        fine = submit(fake, "a normal one")
+        jobs.wait_all([fine], timeout=10)
+        assert lost.status == "failed" and "MissingId" in lost.error
+        row = row_of(lost)
+        assert row["status"] == "failed" and row["error_code"] == "MissingId"
+        assert row["task_id"] is None
+        assert fine.status == "succeeded" and fine.video_path
+        assert fake.creates() == 2  # the id-less create was not sent again
