@@ -962,3 +962,12 @@ def test_other_unencodable_text_is_refused_before_anything_is_sent() -> None:
     with pytest.raises(SeedanceValidationError) as err:
         build_request("ok", provider="ark", model="2.0", ref_videos=["https://e.example.com/\ud800"])
     assert "character 23 (U+D800)" in err.value.problems[0]
+
+
+@pytest.mark.parametrize("images", [[(None, "first_frame")], [None], ["None"]])
+def test_an_image_from_a_job_still_running_says_to_wait(images) -> None:
+    """`images=[(job.last_frame_path, ...)]` (or `--image {job.last_frame_path}`) read before
+    the job finished: the error says why and what to do, not just "not a source"."""
+    with pytest.raises(SeedanceValidationError) as err:
+        build_request("next clip", provider="emulator", model="2.0-fast", images=images)
+    assert "until it has finished" in str(err.value) and "job.wait()" in str(err.value)

@@ -140,7 +140,11 @@ def _read_file(path: str, name: str) -> bytes:
         with open(full, "rb") as fh:
             return fh.read()
     except FileNotFoundError:
-        raise SeedanceValidationError([f"image {name}: file not found"]) from None
+        hint = ""
+        if path == "None":  # `--image {job.last_frame_path}` before it existed
+            hint = ("; a job's last_frame_path is None until it has finished: wait for it "
+                    "first (job.wait() or await job)")
+        raise SeedanceValidationError([f"image {name}: file not found{hint}"]) from None
     except OSError as exc:
         raise SeedanceValidationError([f"image {name}: cannot read: {exc.strerror}"]) from None
 

@@ -43,6 +43,9 @@ def image_items(images: Any, problems: Problems) -> list[tuple[str, str]]:
         return [(os.fspath(s), r) for s, r in zip(bare, ("first_frame", "last_frame"))]
     out = []
     for item in items:
+        if item is None or (isinstance(item, (tuple, list)) and item and item[0] is None):
+            problems.add(f"images: {item!r} has no source: {_STILL_RUNNING}")
+            continue
         if (not isinstance(item, (tuple, list)) or len(item) != 2
                 or not isinstance(item[0], (str, os.PathLike))):
             problems.add(f"images: {item!r} is not a source or a (source, role) pair")
@@ -53,6 +56,11 @@ def image_items(images: Any, problems: Problems) -> list[tuple[str, str]]:
             continue
         out.append((source, role))
     return out
+
+
+#: The usual reason for a None (or "None") image: an earlier job's file, read too early.
+_STILL_RUNNING = ("a job's video_path and last_frame_path are None until it has finished; "
+                  "wait for it first (job.wait() or await job)")
 
 
 def infer_mode(roles: list[str], n_videos: int, n_audios: int, given: dict[str, Given],

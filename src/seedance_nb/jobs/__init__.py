@@ -28,8 +28,9 @@ Write-ahead order with the ledger: intent -> sending -> created (the id is store
 before anything else can fail) -> task changes -> files.
 
 Modules: job.py (Job), scheduler.py (JobManager), lanes.py, creates.py,
-polling.py, downloads.py, recovery.py (resume, adopt, dismiss), api.py (submit,
-generate, wait_all, the process-wide manager).
+polling.py, downloads.py (and previews of MOV results), drafts.py (draft -> final:
+the final's model, refused draft ids), recovery.py (resume, adopt, dismiss), api.py
+(submit, generate, wait_all, the process-wide manager).
 """
 from __future__ import annotations
 
