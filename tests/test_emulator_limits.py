@@ -1,7 +1,9 @@
 """Rate limits, concurrency, queued cap, expiry, signed URLs and retention (§10.4–§10.9)."""
 from __future__ import annotations
 
+import calendar
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 
@@ -118,7 +120,12 @@ def test_signed_url_expiry_and_tampering():
         assert requests.get(longer).status_code == 403
         unsigned = url.split("?")[0]
         assert requests.get(unsigned).status_code == 403
-        time.sleep(2.1)
+        # expired once the wall clock passes the signing second + 1 s (+1 s of grace); wait
+        # on the wall clock itself, since a fixed sleep is not enough on a busy machine
+        signed = parse_qs(urlsplit(url).query)["X-Tos-Date"][0]
+        end = calendar.timegm(time.strptime(signed, "%Y%m%dT%H%M%SZ")) + 2
+        while time.time() < end + 0.1:
+            time.sleep(0.05)
         assert requests.get(url).status_code == 403
         assert requests.get(task["content"]["last_frame_url"]).status_code == 403
 
