@@ -307,6 +307,13 @@ def sequence(*handlers: Handler) -> Handler:
     return handler
 
 
+class Sleeps(list):
+    """An injected sleep for the transport: records the waits instead of waiting."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
 class Hostile:
     """A scripted raw-socket HTTP server on 127.0.0.1 (see the module docstring)."""
 
@@ -400,7 +407,7 @@ class Hostile:
         return Req(method, path, query, headers, rest, self)
 
 
-__all__ = ["GATEWAY_HOST", "Guard", "HTML_PAGE", "Hostile", "Req", "bomb_bytes",
+__all__ = ["GATEWAY_HOST", "Guard", "HTML_PAGE", "Hostile", "Req", "Sleeps", "bomb_bytes",
            "endless_chunked", "fake_mp4", "fake_png", "fake_webm", "gzip_bomb",
            "json_text", "lie_length", "random_bytes", "rate_limited", "redirect", "reply",
            "sequence", "socket_guard", "stall", "trickle"]

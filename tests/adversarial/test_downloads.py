@@ -20,13 +20,8 @@ from requests.adapters import BaseAdapter
 from seedance_nb import media
 from seedance_nb.media import DownloadError, download, sweep_stale_parts
 
-from hostile import (HTML_PAGE, Hostile, endless_chunked, fake_mp4, fake_png, fake_webm,
+from hostile import (HTML_PAGE, Hostile, Sleeps, endless_chunked, fake_mp4, fake_png, fake_webm,
                      lie_length, random_bytes, redirect, reply, socket_guard, stall, trickle)
-
-
-class Sleeps(list):
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
 
 
 @pytest.fixture

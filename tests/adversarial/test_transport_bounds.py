@@ -21,19 +21,14 @@ from seedance_nb.http import Transport
 from seedance_nb.providers import get_dialect
 from seedance_nb.providers.base import HttpCall
 
-from hostile import (GATEWAY_HOST, Hostile, endless_chunked, gzip_bomb, json_text, lie_length,
-                     rate_limited, reply, sequence, socket_guard, stall, trickle)
+from hostile import (GATEWAY_HOST, Hostile, Sleeps, endless_chunked, gzip_bomb, json_text,
+                     lie_length, rate_limited, reply, sequence, socket_guard, stall, trickle)
 
 KEY = "sk-bounds-test-key-0123456789"
 PATH = "/api/v3/contents/generations/tasks/cgt-1"
 CREATE = "/api/v3/contents/generations/tasks"
 TASK = '{"id": "cgt-1", "model": "m", "status": "running", "created_at": 1, "duration": 5}'
 MIB = 1 << 20
-
-
-class Sleeps(list):
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
 
 
 @pytest.fixture
