@@ -342,10 +342,21 @@ def test_panel_in_jupyterlab(server, page):
     _run(page, "%seedance panel")
     panel = page.locator(".seedance-panel")
     panel.wait_for(timeout=60_000)
-    panel.locator("textarea").fill("A red kite over the sea --dur 4")
+    panel.locator(".seedance-prompt textarea").fill("A red kite over the sea --dur 4")
     panel.locator(".seedance-estimate").wait_for(timeout=30_000)
+    panel.locator(".seedance-copy-button").click()  # the equivalent %%seedance cell
+    copied = panel.locator(".seedance-copy textarea")
+    copied.wait_for(timeout=30_000)
+    assert copied.input_value().startswith("%%seedance --provider emulator --model ")
+    assert copied.input_value().endswith("\nA red kite over the sea --dur 4")
+    copy_js = panel.locator(".seedance-copy-js")
+    copy_js.click()  # the widget's own button runs in the page (no kernel round trip)
+    page.wait_for_function("el => el.textContent === 'Copied'",
+                           arg=copy_js.element_handle(), timeout=5_000)
     panel.locator(".seedance-generate").click()
-    page.locator(".seedance-card .seedance-status").first.wait_for(timeout=30_000)
+    # the panel also shows this folder's earlier job (the magic's boat) as a card: the
+    # new card is the first one
+    page.locator(".seedance-card", has_text="A red kite over the sea").wait_for(timeout=30_000)
 
     _run(page, "time.sleep(12)")
     sleeping = _cell(page, "time.sleep(12)").locator(".jp-InputArea-prompt")
@@ -373,8 +384,9 @@ def test_panel_in_jupyterlab(server, page):
         f"the card's elapsed time did not advance while the kernel was busy: {elapsed}")
 
     page.wait_for_function(
-        "() => { const v = document.querySelector('.seedance-card video');"
-        " return v && v.readyState >= 2 }", timeout=60_000)
+        "() => { const c = document.querySelector('.seedance-card');"
+        " const v = c && c.querySelector('video'); return v && v.readyState >= 2 }",
+        timeout=60_000)
     _wait_idle(page, "time.sleep(12)", timeout=30_000)
     page.locator(".seedance-panel").first.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "panel-light.png"))
@@ -385,6 +397,12 @@ def test_panel_in_jupyterlab(server, page):
         _full_screenshot(page, "lab-quickstart-dark.png")
     finally:
         _switch_theme(page, LIGHT)
+    for section, shot in (("Images and references", "panel-images.png"),
+                          ("More settings", "panel-settings.png")):  # every setting
+        page.locator(".seedance-panel").get_by_text(section, exact=True).click()
+        page.wait_for_timeout(500)
+        page.locator(".seedance-panel .seedance-estimate").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / shot))
 
     page.keyboard.press("Control+s")
     page.wait_for_function("() => !document.querySelector('.jp-mod-dirty')", timeout=30_000)

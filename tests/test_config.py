@@ -82,7 +82,7 @@ def test_emulator_token_from_environment(monkeypatch):
     assert resolve_client("emulator").api_key == "sk-custom-token"
 
 
-def test_no_key_anywhere_means_emulator_started_locally(monkeypatch):
+def test_no_key_anywhere_means_emulator_started_locally_when_sending(monkeypatch):
     started = []
 
     def fake_ensure_local():
@@ -92,7 +92,9 @@ def test_no_key_anywhere_means_emulator_started_locally(monkeypatch):
     import seedance_nb.emulator as emu
     monkeypatch.setattr(emu, "ensure_local", fake_ensure_local, raising=False)
     s = resolve_client()
-    assert s.provider == "emulator" and started == [1]
+    assert s.provider == "emulator" and started == [] and s.base_url == ""  # resolving starts nothing
+    s = s.started()  # what the code that sends calls
+    assert started == [1]
     assert s.base_url == "http://127.0.0.1:4321/api/v3"
     assert s.api_key == "sk-local-token"
 
@@ -129,11 +131,12 @@ def test_settings_are_frozen_and_hashable(monkeypatch):
 
 def test_defaults_values_and_reset():
     assert defaults.output_dir == "seedance-output"
-    assert defaults.poll_interval == 15.0 and defaults.wait_timeout == 3600.0
+    assert defaults.poll_interval is None and defaults.wait_timeout == 3600.0
+    assert defaults.effective_poll_interval(False) == 15.0
     assert defaults.ledger_path is None and defaults.embed == "auto"
-    defaults.poll_interval = 1.0
+    defaults.poll_interval = 2.0
     defaults.reset()
-    assert defaults.poll_interval == 15.0
+    assert defaults.poll_interval is None
     assert config.default_emulate() == "ark"
 
 
@@ -190,7 +193,9 @@ def test_comet_key_alone_picks_comet_not_the_deprecated_volc_route(monkeypatch):
 
 def test_comet_volc_warns_once_that_cometapi_deprecated_it(monkeypatch):
     monkeypatch.setenv("COMETAPI_KEY", "comet-key-abcdef")
-    monkeypatch.setattr(config, "_comet_volc_warned", [])
+    from seedance_nb import client
+
+    monkeypatch.setattr(client, "_comet_volc_warned", [])
     with pytest.warns(UserWarning, match="deprecated its /volc/v3 route"):
         resolve_client("comet-volc")
     import warnings

@@ -40,7 +40,7 @@ def test_embed_over_the_cap_stays_file_backed_with_a_note(tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)
     video = make_mp4(tmp_path / "a.mp4")
     html = display.video_html(video, embed=True, max_embed_bytes=100)
-    assert '<video src="a.mp4"' in html and "data:" not in html
+    assert '<video src="a.mp4"' in html and 'src="data:' not in html  # (the poster is small)
     assert "embed limit" in html
 
 
@@ -91,7 +91,7 @@ def test_gallery_labels_each_tile(tmp_path, monkeypatch):
     bundle = display.gallery_bundle(jobs, fields=["seed"])
     assert bundle["text/html"].count("<video") == 2
     assert "seed=1" in bundle["text/html"] and "seed=2" in bundle["text/plain"]
-    assert "2 finished" in bundle["text/plain"]
+    assert "2 of 2 ended" in bundle["text/plain"]
 
 
 def test_dry_run_bundle_shows_estimate():

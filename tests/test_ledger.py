@@ -425,7 +425,7 @@ def test_history_as_dataframe(tmp_path):
 
     path = tmp_path / "ledger.sqlite"
     done, _ = _finished_ledger(path, tmp_path)
-    frame = history(path)
+    frame = history(path, full=True)
     assert isinstance(frame, pd.DataFrame)
     assert len(frame) == 2
     assert frame.set_index("id").loc[done, "tokens"] == 103818
@@ -436,7 +436,7 @@ def test_history_without_pandas_is_a_list(tmp_path, monkeypatch):
     path = tmp_path / "ledger.sqlite"
     _finished_ledger(path, tmp_path)
     monkeypatch.setitem(sys.modules, "pandas", None)
-    rows = history(path)
+    rows = history(path, full=True)
     assert isinstance(rows, list) and len(rows) == 2
     table = rows._repr_html_()  # still shown as a table in a notebook
     assert table.count("<tr>") == 3 and "<th>status</th>" in table

@@ -24,12 +24,7 @@ def shell():
 def _clean(shell, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SEEDANCE_NB_WAIT", raising=False)
-    defaults.reset()
-    m = shell.magics_manager.registry["Seedance"]
-    for name in ("provider", "model", "emulate", "api_key"):
-        setattr(m, name, None)
-    m.wait = "auto"
-    m.embed = "auto"
+    defaults.reset()  # every setting back to its built-in value
     yield
     defaults.reset()
 
@@ -104,7 +99,7 @@ def test_usage_is_the_docstring(shell):
 # --- configuration -----------------------------------------------------------------------
 
 
-def test_config_traits_write_session_defaults(shell):
+def test_config_traits_are_the_session_settings(shell):
     shell.run_line_magic("config", 'Seedance.provider = "emulator"')
     shell.run_line_magic("config", 'Seedance.model = "2.0-fast"')
     shell.run_line_magic("config", "Seedance.poll_interval = 2.5")
@@ -112,13 +107,13 @@ def test_config_traits_write_session_defaults(shell):
     assert (defaults.provider, defaults.model, defaults.poll_interval, defaults.output_dir) == (
         "emulator", "2.0-fast", 2.5, "vids")
     shell.run_line_magic("config", 'Seedance.embed = "sometimes"')  # IPython logs the error
-    assert shell.magics_manager.registry["Seedance"].embed == "auto" == defaults.embed
+    assert defaults.embed == "auto"
 
 
 def test_api_key_is_masked_everywhere(shell, capsys):
     secret = "sk-abcdefghijklmnopqrstuvwxyz0123"
     shell.run_line_magic("config", f'Seedance.api_key = "{secret}"')
-    m = shell.magics_manager.registry["Seedance"]
+    m = defaults
     assert str.__str__(m.api_key) == secret  # kept for sending
     shell.run_line_magic("config", "Seedance")
     out = capsys.readouterr().out
@@ -136,8 +131,7 @@ def test_config_from_ipython_config_file():
         "sh = InteractiveShell.instance(config=c)\n"
         "sh.run_line_magic('load_ext', 'seedance_nb')\n"
         "from seedance_nb.config import defaults\n"
-        "m = sh.magics_manager.registry['Seedance']\n"
-        "print(defaults.provider, m.wait)\n")
+        "print(defaults.provider, defaults.wait)\n")
     assert out.strip() == "comet always"
 
 
@@ -188,7 +182,7 @@ def test_undefined_name_is_usage_error(shell, engine):
 
 def test_inline_flags_reach_the_request(shell):
     req = shell.run_cell_magic("seedance", "--dry-run --provider emulator",
-                               "a fox --rs 480p --rt 9:16 --dur 6 --seed 11")
+                               "a fox --rs 480p --rt 9:16 --dur 6 --seed 11").request
     assert (req.prompt, req.resolution, req.ratio, req.duration, req.seed) == (
         "a fox", "480p", "9:16", 6, 11)
 
@@ -196,7 +190,7 @@ def test_inline_flags_reach_the_request(shell):
 def test_dry_run_sends_nothing_and_returns_request(shell, engine):
     from seedance_nb.request import VideoRequest
 
-    req = shell.run_cell_magic("seedance", "--dry-run --model 2.0-fast --rs 480p", "a boat")
+    req = shell.run_cell_magic("seedance", "--dry-run --model 2.0-fast --rs 480p", "a boat").request
     assert isinstance(req, VideoRequest)
     assert req.family == "2.0-fast" and req.resolution == "480p"
     assert engine.nothing_sent()
@@ -364,7 +358,7 @@ def test_a_setting_given_twice_on_the_line_is_one_problem():
 
 def test_edit_dry_run_fills_the_values_the_client_chooses(shell):
     req = shell.run_cell_magic("seedance", "--dry-run --provider emulator --model 2.5 --edit "
-                               "--ref-video https://e.example.com/v.mp4", "make it snow")
+                               "--ref-video https://e.example.com/v.mp4", "make it snow").request
     assert (req.mode, req.task_type, req.ratio, req.duration) == ("edit", "edit", "adaptive", -1)
 
 

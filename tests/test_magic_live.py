@@ -27,12 +27,7 @@ def shell(emulator, monkeypatch, tmp_path):
     monkeypatch.delenv("SEEDANCE_NB_WAIT", raising=False)
     defaults.reset()
     sh = make_shell()
-    m = sh.magics_manager.registry["Seedance"]
-    m.provider, m.model, m.api_key, m.embed, m.wait = None, None, None, "auto", "auto"
-    m.output_dir = str(tmp_path / "seedance-output")
-    # The shell outlives each test but defaults.reset() does not reset its traits, and an
-    # unchanged trait does not push to the defaults: set both, or polls fall back to 15 s.
-    m.poll_interval = 0.2
+    defaults.output_dir = str(tmp_path / "seedance-output")
     defaults.poll_interval = 0.2
     yield sh
     defaults.reset()
@@ -49,9 +44,9 @@ def test_cell_blocks_and_ends_with_the_video(shell, tmp_path):
     assert job.status == "succeeded" and job.request.seed == 3
     src = VIDEO.findall(html_of(cap))[-1]  # the placeholder was updated to the video
     assert (tmp_path / src).is_file() and src.startswith("seedance-output/")
-    # plain-text progress lines came from the main thread while waiting
-    assert "[seedance] boat: queued" in cap.stdout or "[seedance] boat: running" in cap.stdout
-    assert f"[seedance] boat: succeeded (task {job.task_id})" in cap.stdout
+    # progress replaced the one display in place: no status lines under the video
+    assert "[seedance]" not in cap.stdout
+    assert all(o.update for o in cap.outputs[1:])
 
 
 def test_identical_cell_reuses_the_result(shell):
@@ -81,7 +76,7 @@ def test_sweep_gallery(shell):
     jobs = shell.user_ns["_seedance_jobs"]
     assert [j.status for j in jobs] == ["succeeded"] * 4
     final = cap.outputs[-1].data["text/html"]
-    assert final.count("<video") == 4 and "seed=2, ratio=1:1" in final
+    assert final.count("<video") == 4 and "seed=2 · rt=1:1" in final
     with capture_output() as cap:
         shell.run_line_magic("seedance", "jobs")
     assert html_of(cap).count("<video") >= 4

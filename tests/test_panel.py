@@ -34,8 +34,9 @@ def test_resolutions_follow_the_model():
     panel.model.value = "1.0-pro"
     panel.resolution.value = "1080p"
     panel.model.value = "2.0-fast"
-    assert "1080p" not in panel.resolution.options
-    assert panel.resolution.value in ("480p", "720p")
+    assert "1080p" not in panel.choices("resolution")
+    # 1080p is not offered: back to unset, the model's default (720p), as in a bare cell
+    assert panel.resolution.value is None and panel.resolution.label == "default (720p)"
     assert panel.camera_fixed.disabled  # 2.0 has no fixed camera
     assert "fixed-camera" in panel.camera_fixed.tooltip
     assert list(panel.duration.options)[-1] == ("auto (-1)", -1)
@@ -53,7 +54,7 @@ def test_comet_hides_seed_and_watermark_and_says_why():
     assert list(panel.model.options) == [
         ("2.5 (seedance-2-5)", "2.5"), ("2.0 (doubao-seedance-2-0)", "2.0"),
         ("2.0-fast (doubao-seedance-2-0-fast)", "2.0-fast")]
-    assert "adaptive" not in panel.ratio.options
+    assert "adaptive" not in panel.choices("ratio")
     panel.provider.value = "emulator"
     assert not panel.seed.disabled and panel.seed.layout.display == ""
 
@@ -141,11 +142,12 @@ def test_generate_enqueues_and_adds_a_card(engine):
     assert len(card.video.children) == 1  # the card shows the finished video
 
 
-def test_inline_flags_in_the_prompt_override_the_form(engine):
+def test_inline_flags_in_the_prompt_set_untouched_controls(engine):
+    """Flags for controls left at "default" apply (a flag that disagrees with a chosen
+    control is a conflict: tests/test_panel_parity.py)."""
     panel = Panel(provider="emulator")
     panel.model.value = "1.0-pro"
-    panel.resolution.value = "720p"
-    panel.duration.value = 5
+    panel.duration.value = 2  # the same as the flag: fine, the flag carries it
     panel.prompt.value = "a kite --dur 2 --rs 480p"
     assert panel.problems.value == "" and "tokens" in panel.estimate.value
     job = panel._on_generate()
@@ -238,11 +240,11 @@ def _png(colour: tuple[int, int, int]) -> dict:
 def test_frame_uploads_switch_the_mode(engine):
     panel = Panel(provider="emulator")
     panel.model.value = "1.0-pro"
-    assert "adaptive" not in panel.ratio.options  # t2v on 1.0: fixed ratios only
+    assert "adaptive" not in panel.choices("ratio")  # t2v on 1.0: fixed ratios only
     assert panel.last_frame.disabled and "first frame first" in panel.last_frame.tooltip
     red, blue = _png((200, 30, 30)), _png((30, 30, 200))
     panel.first_frame.value = (red,)
-    assert panel.mode == "first" and "adaptive" in panel.ratio.options
+    assert panel.mode == "first" and "adaptive" in panel.choices("ratio")
     assert not panel.last_frame.disabled
     panel.last_frame.value = (blue,)
     assert panel.mode == "first+last"
@@ -276,7 +278,8 @@ def test_generate_uses_the_configured_key(tmp_path, monkeypatch):
 
     key = "sk-panelkey-0123456789"
     shell = make_shell()
-    magics = shell.magics_manager.registry["Seedance"]
+    from seedance_nb.config import settings as session
+
     monkeypatch.delenv("ARK_API_KEY", raising=False)
     with Emulator(speed=100, run_seconds=1, in_process=True, token=key) as emu:
         def to_emulator(settings, dialect):  # the transport seam: ark's routes, loopback host
@@ -284,7 +287,7 @@ def test_generate_uses_the_configured_key(tmp_path, monkeypatch):
                              dialect)
 
         with isolated_jobs(tmp_path, transport_factory=to_emulator):
-            magics.api_key = key
+            shell.run_line_magic("config", f'Seedance.api_key = "{key}"')
             try:
                 panel = Panel(provider="ark")
                 panel.resolution.value = "480p"
@@ -297,7 +300,7 @@ def test_generate_uses_the_configured_key(tmp_path, monkeypatch):
                     time.sleep(0.02)
                 assert job.task_id and job.status in ("queued", "running"), job.error
             finally:
-                magics.api_key = None
+                session.api_key = None
         assert emu.stats()["creates"]["ark"] == 1
 
 

@@ -341,6 +341,34 @@ def video_tokens(width: int, height: int, n_frames: int) -> int:
     return width * height * n_frames // 1024
 
 
+def typical_seconds(family: str, resolution: Optional[str] = None,
+                    duration: Optional[float] = None, frames: Optional[int] = None,
+                    ratio: Optional[str] = None) -> Optional[float]:
+    """Typical seconds from create to success for one video (a progress hint), or None
+    for a family or resolution the catalog does not know.
+
+    Rule: the family's `typical_seconds` (720p, 5 s) times the output's pixels over the
+    same ratio's 720p pixels, times its frames (`frames`, else 24 x duration + 1) over a
+    5 s video's 121: generation time taken as proportional to the video's tokens (§9).
+    Unset or -1 duration counts as 5 s; unset resolution is the family's default; unset
+    or "adaptive" ratio counts as 16:9.
+    """
+    spec = SPECS.get(family)
+    if spec is None:
+        return None
+    res = resolution or spec.default_resolution
+    shape = ratio if ratio in FIXED_RATIOS else "16:9"
+    try:
+        width, height = pixel_size(family, res, shape)
+        base_w, base_h = pixel_size(family, "720p", shape)
+    except (KeyError, ValueError):  # a resolution the pixel tables lack: no hint
+        return None
+    seconds = None if duration is None or duration <= 0 else round(duration)
+    scale = (width * height) / (base_w * base_h) * frame_count(seconds, frames) \
+        / frame_count(DEFAULT_DURATION)
+    return float(spec.typical_seconds) * scale
+
+
 FLEX_FACTOR = 0.5
 #: whose list price an estimate shows, labelled as a reference on resellers (§9)
 PRICE_SOURCE = {"ark": "ark", "byteplus": "byteplus", "comet": "byteplus",
@@ -382,16 +410,17 @@ TERMINAL = frozenset({"succeeded", "failed", "cancelled", "expired"})
 
 # The client's job life cycle: the six gateway words plus our own. This is the one
 # vocabulary the ledger's SQL, the jobs, the display, the panel and the magic use.
-#: pending: recorded, create not answered yet; unknown: create outcome lost (never
-#: resubmitted); rejected: the gateway refused the create (not billed); dismissed: the
-#: user closed an unknown row.
-JOB_STATUSES = ("pending",) + STATUSES + ("unknown", "rejected", "dismissed")
+#: waiting: recorded, held back by the account's budget (queued cap, RPM, concurrency),
+#: nothing sent yet (jobs/admission.py); pending: admitted and sent, create not answered
+#: yet; unknown: create outcome lost (never resubmitted); rejected: the gateway refused
+#: the create (not billed); dismissed: the user closed an unknown row.
+JOB_STATUSES = ("waiting", "pending") + STATUSES + ("unknown", "rejected", "dismissed")
 #: Nothing can change these any more.
 JOB_FINAL = TERMINAL | {"rejected", "dismissed"}
 #: Nothing more happens without the user: final, or an unknown outcome awaiting adopt/dismiss.
 JOB_ENDED = JOB_FINAL | {"unknown"}
 #: Work in flight: a fingerprint match on one of these is joined, not resent.
-JOB_ACTIVE = frozenset({"pending", "queued", "running"})
+JOB_ACTIVE = frozenset({"waiting", "pending", "queued", "running"})
 STATUS_WORDS: Mapping[str, str] = {
     **{w: "queued" for w in ("queued", "submitted", "pending")},
     **{w: "running" for w in ("running", "in_progress", "processing")},
@@ -427,3 +456,14 @@ DOWNLOAD_STALL_S = 60.0  # a download with no byte for this long is cut
 MAX_DOWNLOAD_BYTES = 4 * 1024 ** 3
 MAX_IMAGE_BYTES = 30 * 1024 * 1024
 MAX_BODY_BYTES = 64 * 1024 * 1024
+
+
+# --- account budgets (§10.8) ----------------------------------------------------------------
+#: Queued tasks per account (BytePlus documents 120; used for every gateway by default).
+QUEUED_CAP = 120
+RPM_WINDOW_S = 60.0  # RPM is a sliding window of this many seconds
+
+
+def rate_limits(family: str) -> tuple[int, int]:
+    """(creates per minute, running tasks) per account for a family (§10.8)."""
+    return (300, 5) if family.startswith("1.0-lite") else (600, 10)

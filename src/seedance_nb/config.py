@@ -1,215 +1,253 @@
-"""Which provider, key and base URL a client uses (reference §1).
+"""The session settings: one traitlets Configurable, `config.settings` (reference §1).
 
-CONTRACT: see docs/architecture.md. `default_provider` is used by
-`build_request` when no provider is named; `resolve_client` turns the user's
-choices plus the environment into `ClientSettings`; `defaults` holds the
-session-wide settings the magic's configuration writes into.
+`Seedance` is THE settings object: `%config Seedance.provider = "ark"`, an
+`ipython_config.py` line `c.Seedance.provider = "ark"` and plain Python
+(`from seedance_nb.config import settings; settings.provider = "ark"`) all set the same
+module-level instance, and everything that sends reads it through `resolve_client` or
+`settings` directly. Lower layers (request, providers, http, ledger) never import this
+module: they get values as arguments. Resolving settings starts nothing.
 """
 from __future__ import annotations
 
-import ipaddress
+import math
 import os
-import warnings
-from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Mapping, Optional
-from urllib.parse import urlsplit
+
+from traitlets import Dict, Enum, Float, TraitError, Unicode, default, validate
+from traitlets.config import Configurable
 
 from . import catalog
+from .client import (ALLOW_INSECURE_ENV, COMET_VOLC_DEPRECATED, EMULATOR_TOKEN_ENV,  # noqa: F401
+                     ClientSettings, _comet_volc_warned, _emulator_base, _env_allows_insecure,
+                     check_base_url, default_emulate, default_provider, is_loopback)
+from . import client as _client
 from .errors import SeedanceConfigError, mask, register_secret
 
-# Order in which key variables pick a provider when none is named. COMETAPI_KEY means
-# comet (/v1/videos): CometAPI deprecated /volc/v3 on 2026-04-20 (§2.1).
-_AUTO_ORDER = (("ark", "ARK_API_KEY"), ("byteplus", "BYTEPLUS_API_KEY"),
-               ("comet", "COMETAPI_KEY"), ("acedata", "ACEDATACLOUD_API_TOKEN"))
-COMET_VOLC_DEPRECATED = ("CometAPI deprecated its /volc/v3 route (comet-volc) on 2026-04-20 in "
-                         "favour of /v1/videos; seedance-nb still speaks it, but provider='comet' "
-                         "is the supported route")
-_comet_volc_warned: list[bool] = []
-EMULATOR_TOKEN_ENV = "SEEDANCE_EMULATOR_TOKEN"
-#: Set to 1 to allow plain http:// to a host other than this machine (§8 Bounds).
-ALLOW_INSECURE_ENV = "SEEDANCE_ALLOW_INSECURE"
+#: Poll interval with the emulator when none is configured: a clip is ready in seconds.
+EMULATOR_POLL_INTERVAL_S = 1.0
+OUTPUT_DIR_ENV = "SEEDANCE_OUTPUT_DIR"
 
 
-def default_provider() -> str:
-    """SEEDANCE_PROVIDER, else the first provider whose key is set, else the emulator."""
-    named = os.environ.get("SEEDANCE_PROVIDER", "").strip()
-    if named:
-        return named
-    for provider, env in _AUTO_ORDER:
-        if os.environ.get(env):
-            return provider
-    return "emulator"
+class SecretStr(str):
+    """A key whose repr is masked, so `%config Seedance` never shows it."""
+
+    def __repr__(self) -> str:
+        return repr(mask(str.__str__(self)))
 
 
-def default_emulate() -> str:
-    return os.environ.get("SEEDANCE_EMULATE", "").strip() or "ark"
+class _Secret(Unicode):
+    def validate(self, obj: Any, value: Any) -> Any:
+        value = super().validate(obj, value)
+        if value:
+            value = value.strip()
+            register_secret(value)
+            return SecretStr(value)
+        return value or None
 
 
-class Defaults:
-    """Session-wide settings; `%config Seedance.*` and the panel write here."""
+def _positive(name: str, value: Optional[float]) -> Optional[float]:
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise TraitError(f"Seedance.{name} must be a positive number of seconds, not {value!r}")
+    return value
 
-    _FIELDS = {
-        "provider": None,          # None: default_provider()
-        "model": None,             # None: catalog default family
-        "emulate": None,           # None: default_emulate()
-        "output_dir": "seedance-output",
-        "ledger_path": None,       # None: <output_dir>/ledger.sqlite
-        "poll_interval": catalog.POLL_INTERVAL_S,
-        "wait_timeout": catalog.WAIT_DEADLINE_S,
-        "embed": "auto",
-        "emulator_speed": None,    # speed for an auto-started emulator (None: its default)
-    }
 
-    def __init__(self) -> None:
-        self.reset()
+def _choice(name: str, value: Optional[str], choices: tuple[str, ...]) -> Optional[str]:
+    value = (value or "").strip().lower() or None
+    if value is not None and value not in choices:
+        raise TraitError(f"Seedance.{name}: unknown value {value!r}; choose one of "
+                         f"{', '.join(choices)}")
+    return value
 
-    def reset(self) -> None:
-        """Back to the built-in values (tests, `%reload_ext`)."""
-        for name, value in self._FIELDS.items():
-            setattr(self, name, value)
+
+class Seedance(Configurable):
+    """seedance-nb settings: `%config Seedance.<name> = value` or `config.settings.<name>`."""
+
+    provider = Unicode(None, allow_none=True,
+                       help="provider: ark, byteplus, comet, comet-volc, acedata or emulator "
+                            "(default: SEEDANCE_PROVIDER, else the first key found, else the "
+                            "emulator)").tag(config=True)
+    model = Unicode(None, allow_none=True,
+                    help="model family or wire id (default: the catalog's)").tag(config=True)
+    emulate = Unicode(None, allow_none=True,
+                      help="dialect the emulator speaks: ark, byteplus, comet, comet-volc or "
+                           "acedata (default: SEEDANCE_EMULATE, else ark)").tag(config=True)
+    api_key = _Secret(None, allow_none=True,
+                      help="API key for the configured provider (with no provider configured: "
+                           "for the real provider a cell names); masked in every "
+                           "display").tag(config=True)
+    base_url = Unicode(None, allow_none=True,
+                       help="gateway URL of the configured provider (the emulator: its root "
+                            "URL); plain http only to this machine").tag(config=True)
+    endpoints = Dict(key_trait=Unicode(), value_trait=Unicode(),
+                     help="Ark/BytePlus endpoint ids usable as models, each mapped to its "
+                          "model family, e.g. {'ep-2025xxxx': '2.0'}").tag(config=True)
+    output_dir = Unicode(help="folder for videos and the ledger (default: "
+                              "SEEDANCE_OUTPUT_DIR, else seedance-output)").tag(config=True)
+    ledger_path = Unicode(None, allow_none=True,
+                          help="ledger file (default: <output_dir>/ledger.sqlite)").tag(config=True)
+    poll_interval = Float(None, allow_none=True,
+                          help="seconds between status reads (default: 1 with the emulator, "
+                               f"{catalog.POLL_INTERVAL_S:g} with a gateway)").tag(config=True)
+    wait_timeout = Float(catalog.WAIT_DEADLINE_S,
+                         help="seconds a job may take before it is given up").tag(config=True)
+    embed = Enum(("auto", "always", "never"), default_value="auto",
+                 help="embed videos as base64: auto = only on Colab").tag(config=True)
+    wait = Enum(("auto", "always", "never"), default_value="auto",
+                help="block the cell until the video is ready: auto = when no live "
+                     "frontend can receive updates (nbclient, papermill, Colab, "
+                     "terminal)").tag(config=True)
+    catalog = Unicode(None, allow_none=True,
+                      help="TOML file adding or changing model families (SEEDANCE_CATALOG wins "
+                           "when both are set)").tag(config=True)
+    emulator_speed = Float(None, allow_none=True,
+                           help="speed of an emulator this kernel starts (default: "
+                                "its own)").tag(config=True)
+
+    # -- checks: a bad value is refused with one line and the old value stays -----------
+
+    @default("output_dir")
+    def _default_output_dir(self) -> str:
+        return os.environ.get(OUTPUT_DIR_ENV, "").strip() or "seedance-output"
+
+    @validate("provider")
+    def _check_provider(self, proposal: Any) -> Optional[str]:
+        return _choice("provider", proposal.value, catalog.PROVIDERS)
+
+    @validate("emulate")
+    def _check_emulate(self, proposal: Any) -> Optional[str]:
+        return _choice("emulate", proposal.value, catalog.DIALECTS)
+
+    @validate("model", "ledger_path")
+    def _check_text(self, proposal: Any) -> Optional[str]:
+        return (proposal.value or "").strip() or None
+
+    @validate("output_dir")
+    def _check_output_dir(self, proposal: Any) -> str:
+        value = (proposal.value or "").strip()
+        if not value:
+            raise TraitError("Seedance.output_dir must name a folder")
+        return value
+
+    @validate("poll_interval", "wait_timeout", "emulator_speed")
+    def _check_seconds(self, proposal: Any) -> Optional[float]:
+        return _positive(proposal.trait.name, proposal.value)
+
+    @validate("base_url")
+    def _check_base_url(self, proposal: Any) -> Optional[str]:
+        value = (proposal.value or "").strip().rstrip("/") or None
+        if value is not None:
+            try:
+                check_base_url(value)
+            except SeedanceConfigError as exc:
+                raise TraitError(f"Seedance.base_url: {str(exc).replace('; nothing was sent', '')}"
+                                 ) from None
+        return value
+
+    @validate("endpoints")
+    def _check_endpoints(self, proposal: Any) -> dict:
+        value = dict(proposal.value or {})
+        for ep, family in value.items():
+            if not ep.startswith("ep-") or not family.strip():
+                raise TraitError(f"Seedance.endpoints: {ep!r}: {family!r} is not an endpoint "
+                                 f"id mapped to a family, e.g. {{'ep-2025xxxx': '2.0'}}")
+        return value
+
+    @validate("catalog")
+    def _use_catalog(self, proposal: Any) -> Optional[str]:
+        from .catalog_file import catalog_path, use_catalog_file
+
+        value = (proposal.value or "").strip() or None
+        try:
+            use_catalog_file(catalog_path(value))
+        except SeedanceConfigError as exc:
+            raise TraitError(str(exc)) from None
+        return value
+
+    # -- reading ------------------------------------------------------------------------
+
+    def names(self) -> list[str]:
+        return sorted(self.trait_names(config=True))
 
     def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self._FIELDS}
+        return {name: getattr(self, name) for name in self.names()}
+
+    def reset(self) -> None:
+        """Back to the built-in values (tests)."""
+        for name in self.names():
+            value = self.trait_defaults(name)
+            if getattr(self, name) != value:
+                setattr(self, name, value)
+
+    def effective_poll_interval(self, is_emulator: bool) -> float:
+        """The configured interval, else about 1 s with the emulator (it finishes a clip
+        in seconds) and the gateway default (§8) otherwise."""
+        if self.poll_interval is not None:
+            return float(self.poll_interval)
+        return EMULATOR_POLL_INTERVAL_S if is_emulator else catalog.POLL_INTERVAL_S
+
+    def ledger_file(self) -> Path:
+        """`ledger_path`, else `<output_dir>/ledger.sqlite`."""
+        from .ledger_db import default_path
+
+        return default_path(self.output_dir, self.ledger_path)
+
+    def secret(self) -> Optional[str]:
+        """The configured key as a plain string (for sending), or None."""
+        return str.__str__(self.api_key) if self.api_key else None
+
+    def update_config(self, config: Any) -> None:
+        super().update_config(config)
+        # %config merges the raw assignment into the config objects; keep it masked there
+        if "Seedance" in config and "api_key" in config.Seedance and self.api_key:
+            config.Seedance.api_key = self.api_key
+            if "Seedance" in self.config and "api_key" in self.config.Seedance:
+                self.config.Seedance.api_key = self.api_key
 
     def __repr__(self) -> str:
-        body = ", ".join(f"{k}={v!r}" for k, v in self.as_dict().items())
-        return f"Defaults({body})"
+        shown = ", ".join(f"{n}={v!r}" for n, v in self.as_dict().items())
+        return f"Seedance({shown})"
 
 
-defaults = Defaults()
+settings = Seedance()
+#: Old name of `settings` (the same object); read `settings` in new code.
+defaults = settings
 
 
-@dataclass(frozen=True)
-class ClientSettings:
-    """Everything needed to talk to one gateway. The repr never shows the key."""
-
-    provider: str  # ark | byteplus | comet | comet-volc | acedata | emulator
-    dialect: str  # wire dialect (the emulate setting for the emulator)
-    api_key: str = field(repr=False)
-    base_url: str = ""  # ark-dialect paths are appended to it
-    emulate: str = "ark"
-    endpoints: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
-
-    def __repr__(self) -> str:
-        return (f"ClientSettings(provider={self.provider!r}, dialect={self.dialect!r}, "
-                f"api_key={mask(self.api_key)!r}, base_url={self.base_url!r})")
-
-    __str__ = __repr__
-
-    @property
-    def is_emulator(self) -> bool:
-        return self.provider == "emulator"
-
-    @property
-    def key(self) -> tuple[str, str, str, str]:
-        """Identity of the connection (one HTTP session and one poll group per key)."""
-        return (self.provider, self.dialect, self.base_url, self.api_key)
-
-
-def is_loopback(host: Optional[str]) -> bool:
-    """True for localhost, 127.0.0.0/8 and ::1 (the only hosts plain http may reach)."""
-    host = (host or "").strip("[]").lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
+def _own_key(provider: str) -> bool:
+    """Whether `%config Seedance.api_key` may go to `provider`: never the emulator; the
+    configured provider only, or with none configured (and no key variable picking one),
+    the real provider a cell or call names."""
+    if provider == "emulator":
         return False
-
-
-def _env_allows_insecure() -> bool:
-    return os.environ.get(ALLOW_INSECURE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def check_base_url(url: str, *, allow_insecure: Optional[bool] = None) -> str:
-    """`url` if a key may be sent to it; else SeedanceConfigError (nothing is sent).
-
-    http(s) only; plain http only to loopback unless `allow_insecure` (or
-    SEEDANCE_ALLOW_INSECURE=1) says otherwise, because the key would cross the
-    network in clear text.
-    """
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
-        parts, host = None, None
-    if parts is None or parts.scheme.lower() not in ("http", "https") or not host:
-        raise SeedanceConfigError(
-            f"base URL {url!r} is not an http(s) URL with a host; nothing was sent")
-    if parts.username or parts.password:
-        raise SeedanceConfigError(
-            "base URL must not hold a user name or password; pass api_key=...; nothing was sent")
-    if parts.scheme.lower() == "http" and not is_loopback(host):
-        allowed = _env_allows_insecure() if allow_insecure is None else allow_insecure
-        if not allowed:
-            raise SeedanceConfigError(
-                f"base URL {url!r} is plain http to {host}, which would send the API key "
-                f"unencrypted; use https, or allow it explicitly with allow_insecure=True or "
-                f"{ALLOW_INSECURE_ENV}=1; nothing was sent")
-    return url
-
-
-def _emulator_base(root: str, dialect: str) -> str:
-    root = root.rstrip("/")
-    prefix = catalog.EMULATOR_PREFIX.get(dialect, "")
-    if prefix and not root.endswith(prefix):
-        root += prefix
-    return root
+    owner = settings.provider or default_provider()
+    return owner in (provider, "emulator")
 
 
 def resolve_client(provider: Optional[str] = None, api_key: Optional[str] = None,
                    base_url: Optional[str] = None, emulate: Optional[str] = None,
                    endpoints: Optional[Mapping[str, str]] = None, *,
                    allow_insecure: Optional[bool] = None) -> ClientSettings:
-    """Pick provider, key and base URL (§1): explicit arguments beat the environment.
+    """`client.resolve_client` with the session settings filling what the caller left out.
 
-    Raises SeedanceConfigError for an unknown provider, a real provider without a
-    key, or a base URL the key must not go to (plain http to a non-loopback host,
-    unless `allow_insecure=True` or SEEDANCE_ALLOW_INSECURE=1); nothing is sent in
-    any of these cases. The key is registered for redaction at once.
+    Arguments win; then `settings` (provider, emulate, endpoints; api_key and base_url
+    only for the provider they were configured for); then the environment. Starts
+    nothing (see `ClientSettings.started`).
     """
-    name = (provider or defaults.provider or default_provider()).strip().lower()
-    if name not in catalog.PROVIDERS:
-        raise SeedanceConfigError(
-            f"unknown provider {name!r}; choose one of {', '.join(catalog.PROVIDERS)}")
-    if api_key is not None and not isinstance(api_key, str):
-        raise SeedanceConfigError("api_key must be a string")
-    api_key = (api_key or "").strip() or None
-    info = catalog.PROVIDER_INFO[name]
-    if name == "emulator":
-        emulate = (emulate or defaults.emulate or default_emulate()).strip().lower()
-        if emulate not in catalog.DIALECTS:
+    name = (provider or settings.provider or default_provider()).strip().lower()
+    given_key = api_key
+    if api_key is None and settings.api_key and _own_key(name):
+        api_key = settings.secret()
+    if base_url is None and settings.base_url and name == (settings.provider or default_provider()):
+        base_url = settings.base_url
+    if endpoints is None and settings.endpoints:
+        endpoints = dict(settings.endpoints)
+    try:
+        return _client.resolve_client(name, api_key, base_url, emulate or settings.emulate,
+                                      endpoints, allow_insecure=allow_insecure)
+    except SeedanceConfigError as exc:
+        if given_key is None and settings.api_key and not api_key and name in catalog.DIALECTS:
             raise SeedanceConfigError(
-                f"unknown emulate setting {emulate!r}; choose one of {', '.join(catalog.DIALECTS)}")
-        root = base_url or os.environ.get(catalog.EMULATOR_URL_ENV, "").strip()
-        key = api_key or os.environ.get(EMULATOR_TOKEN_ENV, "").strip()
-        if not root:
-            from .emulator import ensure_local  # starts one emulator per process
-
-            root, token = ensure_local()
-            key = key or token
-        key = key or catalog.EMULATOR_DEFAULT_TOKEN
-        base = _emulator_base(root, emulate)
-        dialect = emulate
-    else:
-        if name == "comet-volc" and not _comet_volc_warned:
-            _comet_volc_warned.append(True)
-            warnings.warn(COMET_VOLC_DEPRECATED, stacklevel=2)
-        key = api_key
-        if not key:
-            for env in info.key_envs:
-                key = os.environ.get(env, "").strip()
-                if key:
-                    break
-        if not key:
-            names = " or ".join(info.key_envs)
-            raise SeedanceConfigError(
-                f"no API key for provider {name!r}: set {names}, or pass api_key=...; "
-                f"nothing was sent")
-        base = (base_url or info.base_url).rstrip("/")
-        dialect = catalog.dialect_of(name)
-        emulate = emulate or "ark"
-    register_secret(key)
-    check_base_url(base, allow_insecure=allow_insecure)
-    return ClientSettings(provider=name, dialect=dialect, api_key=key, base_url=base,
-                          emulate=emulate, endpoints=dict(endpoints or {}))
+                f"{exc} (%config Seedance.api_key is for provider "
+                f"{settings.provider or default_provider()!r})") from None
+        raise

@@ -6,7 +6,7 @@
   `--sweep` names (`sweep_names()`);
 - `request.py`: Python keyword values (`Field.coerce`) and unknown-keyword suggestions;
 - `controls(caps, mode)`: one `Control` per setting for a form (kind, choices or range,
-  the model's default, help text); the panel still builds its own controls (issue 12).
+  the model's default, help text); the panel's form (`ui/form.py`) is built from it.
 
 Parsing here is syntax only; checks that need the model, provider or mode live in
 request.py. Nothing here does I/O.

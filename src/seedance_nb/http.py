@@ -37,7 +37,7 @@ from urllib3.util.retry import Retry
 from . import __version__, catalog
 from .bounded import READ_BLOCK, SNIPPET_BYTES, read_body, too_large  # noqa: F401 (re-exported)
 from .bounded import WATCHDOG, BoundedAdapter, Watch, current, late
-from .config import ClientSettings
+from .client import ClientSettings
 from .errors import (BadReply, CreateOutcomeUnknown, RateLimitError, SeedanceAPIError,
                      ServerError, redact, register_secret)
 from .safejson import loads as strict_loads
@@ -85,6 +85,31 @@ def nothing_sent(exc: BaseException) -> bool:
     return False
 
 
+def env_proxies(url: str) -> dict[str, str]:
+    """The proxies the environment sets for `url` (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY,
+    NO_PROXY), as requests would pick them; none for this machine (localhost, 127/8, ::1)."""
+    from urllib.parse import urlsplit
+
+    from requests.utils import get_environ_proxies
+
+    from .client import is_loopback
+
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        host = None
+    if not host or is_loopback(host):
+        return {}
+    return {k: v for k, v in get_environ_proxies(url).items() if k != "no"}
+
+
+def env_ca_bundle() -> Optional[str]:
+    """REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE, which requests reads when trust_env is on."""
+    import os
+
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
+
+
 def _describe(exc: BaseException) -> str:
     kind = type(exc).__name__
     return redact(f"{kind}: {exc}")[:300]
@@ -119,6 +144,11 @@ class Transport:
                                      "User-Agent": USER_AGENT, "Accept": "application/json",
                                      # only what bounded.py can undo with a cap (no br, zstd)
                                      "Accept-Encoding": "gzip, deflate"})
+        # The environment is read once here, not on every request (requests does that
+        # when trust_env is on); every call of this transport goes to the same host.
+        self.session.trust_env = False
+        self.session.proxies = env_proxies(settings.base_url)
+        self.session.verify = env_ca_bundle() or True
 
     def __repr__(self) -> str:
         return f"Transport({self.settings!r})"

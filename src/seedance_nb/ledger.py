@@ -42,10 +42,15 @@ from .ledger_values import (_estimate_values, _task_field, clean_url,  # noqa: F
                             normalize_request)
 
 FILE_KINDS = ("video", "last_frame")
+CLAIM_TTL_S = 300.0
 
 TERMINAL = tuple(sorted(catalog.JOB_FINAL))
-POLLED = tuple(sorted(catalog.JOB_ACTIVE - {"pending"}))  # a gateway holds them
+POLLED = tuple(sorted(catalog.JOB_ACTIVE - {"pending", "waiting"}))  # a gateway holds them
 PENDING, UNKNOWN, SUCCEEDED = _word("pending"), _word("unknown"), _word("succeeded")
+WAITING, RUNNING = _word("waiting"), _word("running")
+#: A sent create is answered within this long (read timeout, retries, slack); an older
+#: unanswered one no longer holds a queued slot (resume settles it).
+ANSWER_WITHIN_S = 180.0
 REJECTED, DISMISSED, QUEUED = _word("rejected"), _word("dismissed"), _word("queued")
 _FINAL_IN, _ACTIVE_IN, _POLLED_IN = _in(catalog.JOB_FINAL), _in(catalog.JOB_ACTIVE), _in(POLLED)
 # Outcome unknown: the ended words that are not final (the user must adopt or dismiss).
@@ -68,12 +73,18 @@ class Ledger(LedgerFile):
 
     def record_intent(self, *, fingerprint: str, provider: str, dialect: str, model: str,
                       base_url: Optional[str], request: Any, name: Optional[str] = None,
-                      estimate: Any = None, owner: Optional[str] = None) -> int:
+                      estimate: Any = None, owner: Optional[str] = None,
+                      status: str = "pending", account: Optional[str] = None,
+                      family: Optional[str] = None) -> int:
         """Write the request before anything is sent; returns the row id.
 
         `owner` (default `host:pid` of this process) says who is sending it, so other
         processes can tell a live submit from one whose process died (`find_active`).
+        `status` "waiting" records it for admission control (`admit`), with `account`
+        (a hash of the key, never the key) and `family` naming its budget.
         """
+        if status not in ("pending", "waiting"):
+            raise ValueError(f"an intent is pending or waiting, not {status!r}")
         req = normalize_request(request)
         if estimate is None and hasattr(request, "estimate"):
             try:
@@ -87,17 +98,19 @@ class Ledger(LedgerFile):
         cur = self._exec(
             "INSERT INTO tasks (fingerprint, provider, dialect, model, base_url, name, request, "
             "status, created_at, updated_at, estimate_tokens, estimate_cost, estimate_currency, "
-            f"owner) VALUES (?, ?, ?, ?, ?, ?, ?, {PENDING}, ?, ?, ?, ?, ?, ?)",
+            "owner, account, family) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (fingerprint, provider, dialect, model, redact(clean_url(base_url)), redact(name),
-             req_json,
+             req_json, status,
              now, now, tokens, cost, currency,
-             owner or f"{socket.gethostname()}:{os.getpid()}"))
+             owner or f"{socket.gethostname()}:{os.getpid()}", account,
+             family or getattr(request, "family", None)))
         return int(cur.lastrowid)
 
     def mark_sending(self, row_id: int) -> None:
         """Just before the create goes on the wire: from now on it may be billed."""
         now = time.time()
-        self._update(row_id, "UPDATE tasks SET sent_at = COALESCE(sent_at, ?), updated_at = ? "
+        self._update(row_id, "UPDATE tasks SET sent_at = COALESCE(sent_at, ?), updated_at = ?, "
+                     f"status = CASE WHEN status = {WAITING} THEN {PENDING} ELSE status END "
                      "WHERE id = ?", (now, now, row_id))
 
     def record_created(self, row_id: int, task_id: str, upstream_id: Optional[str] = None) -> None:
@@ -108,7 +121,7 @@ class Ledger(LedgerFile):
                 row_id,
                 "UPDATE tasks SET task_id = ?, upstream_id = COALESCE(?, upstream_id), "
                 "sent_at = COALESCE(sent_at, ?), updated_at = ?, "
-                f"status = CASE WHEN status IN ({PENDING}, {UNKNOWN}) THEN {QUEUED} "
+                f"status = CASE WHEN status IN ({PENDING}, {UNKNOWN}, {WAITING}) THEN {QUEUED} "
                 "  ELSE status END, "
                 f"error_code = CASE WHEN status = {UNKNOWN} THEN NULL ELSE error_code END, "
                 f"error_message = CASE WHEN status = {UNKNOWN} THEN NULL "
@@ -149,8 +162,14 @@ class Ledger(LedgerFile):
 
         Known values are never overwritten by missing ones, and a terminal status is
         not replaced by an older, non-terminal poll from another process.
+
+        When this Ledger has a `claim_owner` (the JobManager sets it) and the task has
+        succeeded, the same write claims its downloads for that owner (see
+        `claim_download`): the one who sees success first downloads, one commit fewer.
         """
         status = _task_field(task, "status")
+        owner = getattr(self, "claim_owner", None)
+        urls = [redact(_task_field(task, f"{kind}_url")) for kind in FILE_KINDS]
         err = _task_field(task, "error") or {}
         if isinstance(err, str):
             err = {"message": err}
@@ -175,6 +194,7 @@ class Ledger(LedgerFile):
             f"started_at = CASE WHEN started_at IS NULL AND ? = {_word('running')} "
             "  THEN ? ELSE started_at END, "
             "finished_at = CASE WHEN finished_at IS NULL AND ? THEN ? ELSE finished_at END, "
+            + "".join(_auto_claim(kind) for kind in FILE_KINDS) +
             "updated_at = ? WHERE id = ?",
             (status, status, status, _task_field(task, "id"), _task_field(task, "upstream_id"),
              int(progress) if progress is not None else None,
@@ -184,7 +204,10 @@ class Ledger(LedgerFile):
              _task_field(task, "url_expires_at"),
              redact(err.get("code")) or None,
              redact(str(err["message"])) if err.get("message") else None,
-             now, status, now, 1 if terminal else 0, now, now, row_id))
+             now, status, now, 1 if terminal else 0, now,
+             *[value for url in urls for value in
+               (owner, status, url, now, owner, owner, status, url, now, now + CLAIM_TTL_S)],
+             now, row_id))
 
     def record_file(self, row_id: int, kind: str, path: Union[str, os.PathLike], sha256: str,
                     size: int) -> None:
@@ -214,6 +237,8 @@ class Ledger(LedgerFile):
         if recorded and os.path.exists(recorded):
             return False
         now = time.time()
+        if not recorded and holder == owner and until is not None and until - now > ttl_s / 2:
+            return True  # claimed already (at success, by record_task): no second write
         dead = holder if holder and holder != owner and _owner_is_dead(holder) else None
         cur = self._exec(
             f"UPDATE tasks SET {col}_claim = ?, {col}_claim_until = ? WHERE id = ? "
@@ -227,6 +252,96 @@ class Ledger(LedgerFile):
         col = _kind(kind)
         self._exec(f"UPDATE tasks SET {col}_claim = NULL, {col}_claim_until = NULL "
                    f"WHERE id = ? AND {col}_claim = ?", (row_id, owner))
+
+    # --- admission control (jobs/admission.py) ---------------------------------------
+
+    def admit(self, row_id: int, *, queued: int, rpm: int, concurrency: int,
+              window_s: float = catalog.RPM_WINDOW_S) -> tuple[str, float]:
+        """Claim a send slot for a `waiting` row, atomically across processes.
+
+        In one BEGIN IMMEDIATE transaction: count the live rows of the row's gateway
+        and account (`queued` or sent-and-unanswered: the queued cap; the same plus
+        `running` of its family: `concurrency + queued`; admissions of its family in the
+        last `window_s`: `rpm`), and if every count is under its limit, make the row
+        `pending` with `sent_at`/`admitted_at` now: the create may go on the wire, so
+        this is also the write-ahead "sending" step (one commit for both).
+
+        Returns ("admitted", 0), ("full", seconds until a slot may free: 0 means "when a
+        task moves on"; what limit is hit is in the word: "queued", "concurrency" or
+        "rpm"), or ("gone", 0) when the row is no longer waiting.
+        """
+        now = time.time()
+        with self._transaction() as conn:
+            row = conn.execute("SELECT base_url, account, family, status FROM tasks "
+                               "WHERE id = ?", (row_id,)).fetchone()
+            if row is None or row[3] != "waiting":
+                return "gone", 0.0
+            where, params = "base_url IS ? AND account IS ?", [row[0], row[1]]
+            sent = (f"(status = {PENDING} AND sent_at IS NOT NULL AND sent_at > "
+                    f"{now - ANSWER_WITHIN_S!r})")
+            n_queued = _live(conn, f"{where} AND (status = {QUEUED} OR {sent})", params)
+            if n_queued >= queued:
+                return "queued", 0.0
+            fam = where + " AND family IS ?"
+            n_family = _live(conn, f"{fam} AND (status IN ({QUEUED}, {RUNNING}) OR {sent})",
+                             params + [row[2]])
+            if n_family >= concurrency + queued:
+                return "concurrency", 0.0
+            recent = [t for (t,) in conn.execute(
+                f"SELECT admitted_at FROM tasks WHERE {fam} AND admitted_at > ? "
+                "ORDER BY admitted_at DESC", params + [row[2], now - window_s])]
+            if len(recent) >= rpm:
+                return "rpm", max(0.0, recent[rpm - 1] + window_s - now)
+            conn.execute(f"UPDATE tasks SET status = {PENDING}, sent_at = COALESCE(sent_at, ?), "
+                         "admitted_at = ?, updated_at = ? WHERE id = ?", (now, now, now, row_id))
+        return "admitted", 0.0
+
+    def recent_admissions(self, base_url: Optional[str], account: Optional[str],
+                          family: Optional[str], since: float) -> list[float]:
+        """Admission times of a budget's rows after `since`, oldest first."""
+        return [t for (t,) in self._exec(
+            "SELECT admitted_at FROM tasks WHERE base_url IS ? AND account IS ? AND "
+            "family IS ? AND admitted_at > ? ORDER BY admitted_at",
+            (redact(clean_url(base_url)), account, family, since))]
+
+    def queued_count(self, base_url: Optional[str], account: Optional[str]) -> int:
+        """Live rows of a gateway and account holding a queued slot (see `admit`)."""
+        now = time.time()
+        sent = (f"(status = {PENDING} AND sent_at IS NOT NULL AND sent_at > "
+                f"{now - ANSWER_WITHIN_S!r})")
+        return _live(self._connect(), f"base_url IS ? AND account IS ? AND "
+                     f"(status = {QUEUED} OR {sent})", [redact(clean_url(base_url)), account])
+
+    def requeue(self, row_id: int, code: str, message: str) -> None:
+        """A create refused for a rate or quota limit (429): nothing was made, so the row
+        waits again (`waiting`, not sent, not admitted) with the refusal noted."""
+        self._update(
+            row_id,
+            f"UPDATE tasks SET status = {WAITING}, sent_at = NULL, admitted_at = NULL, "
+            "error_code = ?, error_message = ?, updated_at = ? "
+            f"WHERE id = ? AND status = {PENDING} AND task_id IS NULL",
+            (code or "", redact(message or ""), time.time(), row_id))
+
+    def waiting(self) -> list[dict]:
+        """Rows recorded for admission and not sent yet, oldest first (resume sends them)."""
+        return self._rows(f"status = {WAITING}")
+
+    def take_over(self, row_ids: Iterable[int], owner: Optional[str] = None) -> list[int]:
+        """Make this process (or `owner`) the owner of rows whose owner died or that are
+        resumed here; a row another live process owns meanwhile is left alone. One
+        commit. Returns the ids taken."""
+        me = owner or f"{socket.gethostname()}:{os.getpid()}"
+        taken = []
+        with self._transaction() as conn:
+            for row_id in row_ids:
+                row = conn.execute("SELECT owner FROM tasks WHERE id = ?", (row_id,)).fetchone()
+                if row is None:
+                    continue
+                if row[0] and row[0] != me and not _owner_is_dead(row[0]):
+                    continue
+                conn.execute("UPDATE tasks SET owner = ? WHERE id = ?", (me, row_id))
+                taken.append(int(row_id))
+        return taken
 
     # --- reads -----------------------------------------------------------------------
 
@@ -346,8 +461,12 @@ class Ledger(LedgerFile):
             "(url_expires_at IS NULL OR url_expires_at > ?))", (time.time(),))
 
     def unsent(self) -> list[dict]:
-        """Rows recorded but never sent: nothing left the machine, nothing was billed."""
-        return self._rows(f"status = {PENDING} AND sent_at IS NULL")
+        """Rows recorded but never sent: nothing left the machine, nothing was billed.
+
+        `waiting` rows (admission control: resume sends them) and `pending` rows without
+        `sent_at` (written by versions before admission control, or by `record_intent`
+        without status="waiting": resume closes them)."""
+        return self._rows(f"(status = {PENDING} AND sent_at IS NULL) OR status = {WAITING}")
 
     def rows(self) -> list[dict]:
         """Every row, oldest first, as stored."""
@@ -382,6 +501,27 @@ def _owner_is_dead(owner: str) -> bool:
     except OSError:  # exists but not ours (EPERM)
         return False
     return False
+
+
+def _live(conn: sqlite3.Connection, where: str, params: list) -> int:
+    """Rows matching `where`, leaving out those of processes of this host that died (a
+    crashed kernel's rows hold no slot until a resume takes them over)."""
+    total = 0
+    for owner, count in conn.execute(
+            f"SELECT owner, COUNT(*) FROM tasks WHERE {where} GROUP BY owner", params):
+        if not (owner and _owner_is_dead(owner)):
+            total += count
+    return total
+
+
+def _auto_claim(col: str) -> str:
+    """SQL setting a file's claim at success (record_task), if it is free and not yet
+    downloaded. Parameters: owner, status, the new URL, now, owner (the claim); the same
+    four again, then the claim's end."""
+    free = (f"(? IS NOT NULL AND ? = {SUCCEEDED} AND {col}_path IS NULL AND COALESCE(?, "
+            f"{col}_url) IS NOT NULL AND ({col}_claim IS NULL OR {col}_claim_until < ?))")
+    return (f"{col}_claim = CASE WHEN {free} THEN ? ELSE {col}_claim END, "
+            f"{col}_claim_until = CASE WHEN {free} THEN ? ELSE {col}_claim_until END, ")
 
 
 def _kind(kind: str) -> str:

@@ -7,18 +7,19 @@ seedance-nb, is refused before a single write.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 import threading
 import urllib.parse
 from pathlib import Path
-from typing import Any, Iterable, Union
+from typing import Any, Iterable, Iterator, Union
 
 from . import catalog
 from .errors import SeedanceConfigError, SeedanceError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Marks a file as ours (PRAGMA application_id); "SDNB" as a 32-bit int.
 APPLICATION_ID = 0x53444E42
 BUSY_TIMEOUT_MS = 30_000
@@ -75,17 +76,28 @@ CREATE TABLE IF NOT EXISTS tasks (
     last_frame_claim_until REAL,
     error_code TEXT,
     error_message TEXT,
-    owner TEXT
+    owner TEXT,
+    account TEXT,
+    family TEXT,
+    admitted_at REAL
 );
 CREATE INDEX IF NOT EXISTS tasks_fingerprint ON tasks (fingerprint, status);
 CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status);
 CREATE UNIQUE INDEX IF NOT EXISTS tasks_task_id ON tasks (provider, task_id)
     WHERE task_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS tasks_budget ON tasks (base_url, account, status);
+CREATE INDEX IF NOT EXISTS tasks_admitted ON tasks (admitted_at);
 """.replace("{pending}", _word("pending"))
 
 # Statements that bring a file of schema N up to N + 1 (run inside one transaction).
 _MIGRATIONS = {
     1: ("ALTER TABLE tasks ADD COLUMN owner TEXT",),  # host:pid of the submitting process
+    # admission control: a hash of the key (never the key), the family, the admission time
+    2: ("ALTER TABLE tasks ADD COLUMN account TEXT",
+        "ALTER TABLE tasks ADD COLUMN family TEXT",
+        "ALTER TABLE tasks ADD COLUMN admitted_at REAL",
+        "CREATE INDEX IF NOT EXISTS tasks_budget ON tasks (base_url, account, status)",
+        "CREATE INDEX IF NOT EXISTS tasks_admitted ON tasks (admitted_at)"),
 }
 
 # Columns returned in row dicts (the claim bookkeeping stays internal).
@@ -95,19 +107,16 @@ _ROW_COLUMNS = (
     "finished_at", "progress", "tokens", "estimate_tokens", "estimate_cost",
     "estimate_currency", "seed", "video_url", "last_frame_url", "url_expires_at",
     "video_path", "video_sha256", "video_size", "last_frame_path", "last_frame_sha256",
-    "last_frame_size", "error_code", "error_message", "owner")
+    "last_frame_size", "error_code", "error_message", "owner", "account", "family",
+    "admitted_at")
 _SELECT = "SELECT " + ", ".join(_ROW_COLUMNS) + " FROM tasks"
 
 
-def default_path() -> Path:
-    """`config.defaults.ledger_path`, else `<config.defaults.output_dir>/ledger.sqlite`."""
-    from . import config
-
-    defaults = getattr(config, "defaults", None)
-    explicit = getattr(defaults, "ledger_path", None)
-    if explicit:
-        return Path(explicit).expanduser()
-    return Path(getattr(defaults, "output_dir", None) or "seedance-output") / "ledger.sqlite"
+def default_path(output_dir: Any = None, ledger_path: Any = None) -> Path:
+    """`ledger_path`, else `<output_dir>/ledger.sqlite` (callers pass the settings' values)."""
+    if ledger_path:
+        return Path(ledger_path).expanduser()
+    return Path(output_dir or "seedance-output").expanduser() / "ledger.sqlite"
 
 
 def _row_dict(values: tuple) -> dict:
@@ -128,6 +137,8 @@ class LedgerFile:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._all: list[sqlite3.Connection] = []
+        #: durable commits that changed the file, all threads (see `_counted`)
+        self.commits = 0
         self._connect()  # fail now, with a clear message, if the file is unusable
 
     def __repr__(self) -> str:
@@ -235,8 +246,13 @@ class LedgerFile:
                         conn.execute(statement)
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             else:
+                have = {r[1] for r in conn.execute("PRAGMA table_info(tasks)")}
                 for step in range(version, SCHEMA_VERSION):
                     for statement in _MIGRATIONS[step]:
+                        words = statement.split()
+                        if words[:5] == ["ALTER", "TABLE", "tasks", "ADD", "COLUMN"] and \
+                                words[5] in have:
+                            continue  # already there (a file written half-way by hand)
                         conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
@@ -258,11 +274,38 @@ class LedgerFile:
     def _exec(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
         conn = self._connect()
         try:
-            return conn.execute(sql, tuple(params))
+            cur = conn.execute(sql, tuple(params))
         except sqlite3.IntegrityError:
             raise
         except sqlite3.DatabaseError as exc:
             raise self._file_error(exc) from None
+        if not conn.in_transaction and cur.rowcount > 0 and \
+                sql.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE"):
+            self._counted()  # an autocommit write: its own durable commit
+        return cur
+
+    def _counted(self) -> None:
+        with self._lock:
+            self.commits += 1
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE: the write lock is taken first, so what
+        is read inside cannot change before the commit, in any process)."""
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.DatabaseError as exc:
+            raise self._file_error(exc) from None
+        before = conn.total_changes
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        if conn.total_changes != before:
+            self._counted()
 
     def _rows(self, where: str = "", params: Iterable[Any] = (), order: str = "id") -> list[dict]:
         sql = f"{_SELECT} {('WHERE ' + where) if where else ''} ORDER BY {order}"

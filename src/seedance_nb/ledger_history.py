@@ -1,7 +1,10 @@
-"""Reading the ledger back: `history()` (a DataFrame with pandas, else `Records`),
-`export_history` (CSV or JSON) and the flattening of a row into those columns.
+"""Reading the ledger back: `history()`, `export_history` (CSV or JSON) and the
+flattening of a row into those columns.
 
-Times are shown as local ISO times, spans in seconds.
+`history()` is short by default: this session's tasks (see `in_scope`) as a `History`
+table (name, prompt, model, settings, status, tokens/cost, when, file). `all=True`
+widens it to every task in the ledger (the output folder), `full=True` gives every
+column (a DataFrame with pandas, else `Records`). Times are local, spans in seconds.
 """
 from __future__ import annotations
 
@@ -69,27 +72,111 @@ def _columns() -> list[str]:
     return list(_flatten({c: None for c in _ROW_COLUMNS} | {"request": {}}).keys())
 
 
-def _history_rows(path: Union[str, os.PathLike, None]) -> list[dict]:
-    target = Path(path).expanduser() if path is not None else default_path()
+def _raw_rows(path: Union[str, os.PathLike, None]) -> list[dict]:
+    """The ledger's rows as stored, newest first."""
+    target = Path(path).expanduser() if path is not None else _configured_ledger()
     if not target.exists():
         return []  # no ledger yet means no history; do not create a file just to read it
     from .ledger import Ledger  # ledger.py imports this module
 
     with Ledger(target) as ledger:
-        return ledger.history()
+        return ledger.rows()[::-1]
 
 
-def history(path: Union[str, os.PathLike, None] = None, *, as_frame: bool = True) -> Any:
-    """Every recorded task, newest first: a pandas DataFrame if pandas is installed
-    (and `as_frame`), else a list of dicts."""
-    rows = _history_rows(path)
-    if as_frame:
+def _history_rows(path: Union[str, os.PathLike, None]) -> list[dict]:
+    return [_flatten(r) for r in _raw_rows(path)]
+
+
+def _configured_ledger() -> Path:
+    """The ledger the settings name (history() is a user entry point: no path given)."""
+    try:
+        from .config import settings
+
+        return Path(settings.ledger_file())
+    except (ImportError, AttributeError):  # older config without `settings`
+        return default_path()
+
+
+def history(path: Union[str, os.PathLike, None] = None, *, all: bool = False,
+            full: bool = False, as_frame: Optional[bool] = None) -> Any:
+    """The recorded tasks, newest first.
+
+    By default a short `History` table of this session's tasks (`in_scope`): name,
+    prompt, model, settings, status, tokens/cost, when and a link to the file.
+    `all=True`: every task in the ledger (everything this output folder holds).
+    `full=True`: every column, as a pandas DataFrame (a `Records` list without pandas).
+    `as_frame=False`: the full rows as a list of dicts; `as_frame=True`: as a DataFrame.
+    """
+    ledger = Path(path).expanduser() if path is not None else _configured_ledger()
+    every = _raw_rows(ledger)
+    raw = every if all else [r for r in every if in_scope(r)]
+    if not (full or as_frame is not None):
+        from .history_view import History
+
+        return History(raw, total=len(every), everything=all, ledger=ledger)
+    rows = [_flatten(r) for r in raw]
+    if as_frame is False:
+        return rows
+    try:
+        import pandas as pd
+    except ImportError:
+        return Records(rows)
+    return pd.DataFrame(rows, columns=_columns())
+
+
+# --- scope: which rows are "this notebook's" ----------------------------------------
+
+
+def current_notebook() -> Optional[str]:
+    """The notebook this kernel runs, when the frontend says (Jupyter server, VS Code)."""
+    import sys
+
+    ip = None
+    if "IPython" in sys.modules:
         try:
-            import pandas as pd
-        except ImportError:
-            return Records(rows)
-        return pd.DataFrame(rows, columns=_columns())
-    return rows
+            from IPython import get_ipython
+
+            ip = get_ipython()
+        except Exception:
+            ip = None
+    ns = getattr(ip, "user_ns", None) or {}
+    for key in ("__vsc_ipynb_file__", "__session__"):
+        value = ns.get(key)
+        if isinstance(value, str) and value.endswith(".ipynb"):
+            return value
+    value = os.environ.get("JPY_SESSION_NAME", "")
+    return value if value.endswith(".ipynb") else None
+
+
+def _this_process() -> str:
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _kernel_rows() -> set[int]:
+    """Ledger ids of this kernel's jobs (also reused and resumed ones)."""
+    import sys
+
+    if "seedance_nb.jobs" not in sys.modules:
+        return set()  # no job ran here: nothing to import
+    try:
+        from .jobs import manager
+
+        return {j.ledger_id for j in list(manager().jobs) if j.ledger_id is not None}
+    except Exception:
+        return set()
+
+
+def in_scope(row: Mapping[str, Any]) -> bool:
+    """A row of this session: sent by this process, shown by one of its jobs (reused,
+    resumed), or recorded for this notebook (a row's `notebook`, where the ledger keeps
+    one). The ledger has no notebook column yet, so after a kernel restart earlier rows
+    are in `history(all=True)`."""
+    if row.get("owner") == _this_process() or row.get("id") in _kernel_rows():
+        return True
+    notebook = row.get("notebook")
+    return bool(notebook) and notebook == current_notebook()
 
 
 class Records(list):

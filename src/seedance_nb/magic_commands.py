@@ -1,5 +1,5 @@
 """The `%seedance` line subcommands: panel, jobs, history, resume, adopt, dismiss, cancel,
-final, models, emulator, version (and help).
+delete, final, models, emulator, version (and help).
 
 `run(magics, line)` dispatches one line; each command is a function of the `Seedance`
 magics object (for its configured provider, key and wait policy) and its words.
@@ -29,7 +29,7 @@ def run(magics: Any, line: str) -> Any:
     command = _COMMANDS.get(cmd)
     if command is None:
         raise UsageError(f"%seedance {cmd}: unknown command; use panel, jobs, history, resume, "
-                         f"adopt ROW TASK_ID, dismiss ROW, cancel ID, final ID, models, "
+                         f"adopt ROW TASK_ID, dismiss ROW, cancel ID, delete ID, final ID, models, "
                          f"emulator start|stop|status or version")
     return command(magics, args)
 
@@ -48,36 +48,54 @@ def _panel(magics: Any, args: list[str]) -> Any:
 
 
 def _list_jobs(magics: Any, args: list[str]) -> None:
+    """%seedance jobs [--all]: a few jobs as tiles; many as one row per cell or sweep;
+    --all: one row per job."""
+    from .display_summary import use_summary
     from .jobs import manager
+    from .ui import summary
 
+    if args not in ([], ["--all"]):
+        raise UsageError("%seedance jobs [--all]")
     jobs = list(manager().jobs)
     if not jobs:
         print("no jobs in this kernel")
         return None
-    display(_display.gallery_bundle(jobs, fields=()), raw=True)
+    if args:
+        display(summary.jobs_list_bundle(jobs), raw=True)
+    elif use_summary(len(jobs)):
+        display(summary.jobs_summary_bundle(jobs), raw=True)
+    else:
+        display(_display.gallery_bundle(jobs, fields=()), raw=True)
     return None
 
 
 def _history(magics: Any, args: list[str]) -> Any:
+    """%seedance history [--all] [--full]: this session's tasks, short; --all every task
+    in the ledger; --full every column."""
+    from .config import settings
     from .ledger import history
 
-    return history()
+    unknown = [a for a in args if a not in ("--all", "--full")]
+    if unknown:
+        raise UsageError(f"%seedance history: unknown option {unknown[0]}; use --all "
+                         f"(every task in the ledger) and/or --full (every column)")
+    return history(settings.ledger_file(), all="--all" in args, full="--full" in args)
 
 
 def _resume(magics: Any, args: list[str]) -> None:
+    from .config import settings
     from .jobs import resume
-    from .magics import configured_api_key
 
-    # The configured key goes in explicitly: resume only sends it to the base
-    # URL configured for its provider (rows naming another host are reported).
-    jobs = resume(api_key=configured_api_key())
+    # resume reads %config Seedance.api_key / base_url itself and sends the key only to
+    # the base URL configured for its provider (rows naming another host are reported)
+    jobs = resume()
     if not jobs:
         if not getattr(jobs, "report", None):  # the report was shown by resume()
             print("nothing to resume")
         return None
     render = lambda: _display.gallery_bundle(jobs, fields=())
     handle = display(render(), raw=True, display_id=True)
-    if should_wait(None, magics.wait, magics.shell):
+    if should_wait(None, settings.wait, magics.shell):
         wait_for(jobs, handle, render)
     else:
         follow(jobs, handle, render)
@@ -119,39 +137,75 @@ def _final(magics: Any, args: list[str]) -> None:
         if draft is not None:
             job = draft.final()
         else:
-            kw = magics._client_kw({"provider": magics.provider or None})
-            if magics.api_key:
-                kw["api_key"] = str.__str__(magics.api_key)
-            job = _jobs.submit(draft_task_id=target, **kw)
+            # submit reads the configured provider, key and base URL itself
+            job = _jobs.submit(draft_task_id=target)
     except SeedanceError as exc:
         raise UsageError("\n".join(_problems_of(exc))) from None
     magics.shell.user_ns["_seedance_job"] = job
     render: Callable[[], dict] = lambda: _display.job_bundle(job)
     handle = display(render(), raw=True, display_id=True)
-    if should_wait(None, magics.wait, magics.shell):
+    from .config import settings
+
+    if should_wait(None, settings.wait, magics.shell):
         wait_for([job], handle, render)
     else:
         follow([job], handle, render)
     return None
 
 
-def _cancel(magics: Any, args: list[str]) -> None:
+def _job_for(cmd: str, args: list[str]) -> tuple[Any, str]:
+    """The job of this kernel named by `args` (task id, job name or ledger id)."""
     if len(args) != 1:
-        raise UsageError("%seedance cancel ID: give one task id, job name or ledger id")
+        raise UsageError(f"%seedance {cmd} ID: give one task id, job name or ledger id")
     from .jobs import manager
-    from .errors import SeedanceError
 
     target = args[0]
-    for job in list(manager().jobs):
+    for job in reversed(list(manager().jobs)):
         if target in (job.task_id, job.name, str(job.ledger_id)):
-            try:
-                job.cancel()
-            except (SeedanceError, ValueError) as exc:
-                raise UsageError(str(exc)) from None
-            print(f"cancel requested for {job.task_id or target}")
-            return None
-    raise UsageError(f"%seedance cancel {target}: no job of this kernel has that task id, "
+            return job, target
+    raise UsageError(f"%seedance {cmd} {target}: no job of this kernel has that task id, "
                      f"name or ledger id; see %seedance jobs")
+
+
+def _cancel(magics: Any, args: list[str]) -> None:
+    """One line: what the gateway answered. Nothing sent (a UsageError) when it cannot."""
+    from .jobs import actions
+
+    job, target = _job_for("cancel", args)
+    try:
+        outcome = job.cancel()
+    except ValueError:
+        raise UsageError(f"job {target} cannot be cancelled: it already ended "
+                         f"({job.status})") from None
+    except Exception as exc:  # no cancel route: nothing was sent
+        why = actions.cancel_unavailable(job) or str(exc)
+        raise UsageError(f"job {target} cannot be cancelled: {why}") from None
+    if outcome.ok:
+        print(f"cancelled job {target} (task {outcome.task_id})")
+    elif outcome.ok is False:
+        print(f"job {target} cannot be cancelled: {outcome.reason}")
+    else:
+        print(f"job {target}: cancel not confirmed yet: {outcome.reason}")
+    return None
+
+
+def _delete(magics: Any, args: list[str]) -> None:
+    """%seedance delete ID: delete a finished task at the gateway (§10.6); one line."""
+    from .jobs import actions
+
+    job, target = _job_for("delete", args)
+    why = actions.delete_unavailable(job)
+    if why:
+        raise UsageError(f"job {target} cannot be deleted: {why}")
+    outcome = job.delete()
+    if outcome.ok:
+        print(f"deleted job {target} (task {outcome.task_id}) at "
+              f"{actions.gateway_name(job)}: {outcome.reason}")
+    elif outcome.ok is False:
+        print(f"job {target} cannot be deleted: {outcome.reason}")
+    else:
+        print(f"job {target}: delete not confirmed yet: {outcome.reason}")
+    return None
 
 
 def _emulator(magics: Any, args: list[str]) -> None:
@@ -184,12 +238,12 @@ def _emulator(magics: Any, args: list[str]) -> None:
 
 def _models(magics: Any, args: list[str]) -> Any:
     """%seedance models [--provider P] [--check]"""
+    from .config import settings
     from .models import magic
     from .errors import SeedanceError
 
-    try:
-        return magic(args, provider=magics.provider or None,
-                     api_key=str.__str__(magics.api_key) if magics.api_key else None)
+    try:  # a --check reads the configured key and base URL (config.resolve_client)
+        return magic(args, provider=settings.provider)
     except SeedanceError as exc:
         raise UsageError(str(exc)) from None
 
@@ -203,6 +257,7 @@ _COMMANDS: dict[str, Callable[[Any, list[str]], Any]] = {
     "adopt": lambda magics, args: _settle(magics, args, "adopt"),
     "dismiss": lambda magics, args: _settle(magics, args, "dismiss"),
     "cancel": _cancel,
+    "delete": _delete,
     "final": _final,
     "emulator": _emulator,
     "models": _models,

@@ -16,6 +16,7 @@ from . import catalog
 from . import fields as _fields  # the one table of settings: options, help, sweep names
 
 MAX_SWEEP = 64  # videos per sweep; a typo like seed=1,...,1000 must not bill 1000 videos
+# (a bigger sweep on purpose: --max N, which shows the whole grid's estimate first)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -72,6 +73,9 @@ def _build_parser() -> _Parser:
     a("--dry-run", action="store_true", help="validate and estimate; send nothing")
     a("--sweep", action="append", default=[], metavar="FIELD=V1,V2",
       help="one video per combination (repeatable)")
+    a("--max", dest="max", metavar="N", default=None,
+      help=f"allow a sweep of up to N videos (default {MAX_SWEEP}); the estimate of the "
+           f"whole grid is shown first")
     return p
 
 
@@ -81,7 +85,7 @@ _LINE_COMMANDS = """\
 Line magic:
   %seedance panel            the control panel (form + job cards)
   %seedance jobs             jobs of this kernel
-  %seedance history          every recorded task (a DataFrame with pandas)
+  %seedance history [--all] [--full]   this session's tasks; --all the whole ledger; --full every column
   %seedance resume           pick up unfinished tasks from the ledger
   %seedance cancel ID        cancel a queued task (task id, name or ledger id)
   %seedance final ID         render a 2.5 draft's final video at 1080p (job or task id)
@@ -230,9 +234,58 @@ def parse_sweep(specs: list[str], fields: dict[str, Any], ns: argparse.Namespace
     total = 1
     for _, values in axes:
         total *= len(values)
-    if total > MAX_SWEEP:
-        problems.append(f"--sweep: {total} combinations is over the limit of {MAX_SWEEP}")
+    limit = sweep_limit(ns, problems)
+    if limit is None and total > MAX_SWEEP:
+        problems.append(f"--sweep: {total} combinations is over the limit of {MAX_SWEEP}; "
+                        f"to send them all on purpose, add --max {total}")
+    elif limit is not None and total > limit:
+        problems.append(f"--sweep: {total} combinations is over --max {limit}; raise it to "
+                        f"--max {total} to send them all")
     return axes
+
+
+def sweep_limit(ns: argparse.Namespace, problems: list[str]) -> Any:
+    """--max N as an int (None when not given); a bad value adds a problem."""
+    raw = getattr(ns, "max", None)
+    if raw is None:
+        return None
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        value = 0
+    if value < 1:
+        problems.append(f"--max {raw}: give a whole number of videos >= 1, e.g. --max 500")
+        return MAX_SWEEP
+    return value
+
+
+def grid_estimate(requests: list[Any]) -> str:
+    """One line for a sweep sent with --max: how many videos, tokens and cost in all."""
+    tokens = [0, 0]
+    costs: dict[str, list[float]] = {}
+    unpriced = 0
+    for req in requests:
+        est = req.estimate()
+        tokens[0] += est.tokens_min
+        tokens[1] += est.tokens_max
+        if est.cost_min is None or est.cost_max is None:
+            unpriced += 1
+            continue
+        cost = costs.setdefault(est.currency or "", [0.0, 0.0])
+        cost[0] += est.cost_min
+        cost[1] += est.cost_max
+    parts = [f"seedance: sweep of {len(requests)} videos", _span(*tokens, "{:,} tokens")]
+    parts += [_span(lo, hi, "{:,.2f} " + currency if currency else "{:,.2f}")
+              for currency, (lo, hi) in sorted(costs.items())]
+    if unpriced:
+        parts.append(f"{unpriced} without a known price")
+    return ", ".join(parts) + " (estimate)"
+
+
+def _span(low: float, high: float, fmt: str) -> str:
+    if round(low, 2) == round(high, 2):
+        return "about " + fmt.format(high) if isinstance(high, float) else fmt.format(high)
+    return fmt.format(low).split(" ")[0] + "–" + fmt.format(high)
 
 
 def interpolate(text: str, namespace: dict[str, Any]) -> tuple[str, list[str]]:

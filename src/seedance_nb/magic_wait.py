@@ -1,8 +1,8 @@
-"""Waiting for a cell's jobs: whether to block, blocking with progress lines, or following.
+"""Waiting for a cell's jobs: whether to block, blocking with live progress, or following.
 
 `should_wait` decides (--wait/--no-wait, SEEDANCE_NB_WAIT, `%config Seedance.wait`, then
 whether a live frontend can receive updates after the cell returns). `wait_for` blocks
-the cell and prints progress from the main thread; `follow` lets the job worker thread
+the cell and updates its one display from the main thread; `follow` lets the job worker thread
 update the display handle, and nothing else.
 """
 from __future__ import annotations
@@ -17,11 +17,6 @@ from . import catalog
 
 TERMINAL = catalog.JOB_ENDED
 
-
-def _defaults() -> Any:
-    from .config import defaults
-
-    return defaults
 
 
 def live_frontend(shell: Any) -> bool:
@@ -76,17 +71,23 @@ def follow(jobs: list[Any], handle: Any, render: Callable[[], dict]) -> None:
 
 def wait_for(jobs: list[Any], handle: Any, render: Callable[[], dict],
              labels: Optional[list[str]] = None) -> None:
-    """No live frontend: block here, printing progress from the main thread."""
-    timeout = float(getattr(_defaults(), "wait_timeout", 3600.0) or 3600.0)
+    """No live frontend: block here, updating the cell's one display from the main thread.
+
+    Progress is the display itself (status, percent, elapsed), replaced in place on each
+    change: no log lines pile up under the finished video. `labels` is unused (kept for
+    callers); the display names each tile.
+    """
+    from .config import settings
+
+    timeout = float(settings.wait_timeout)
     start = time.monotonic()
-    last: dict[int, tuple] = {}
+    last: list[tuple] = []
     try:
         while True:
-            for i, job in enumerate(jobs):
-                state = (job.status, job.progress)
-                if last.get(i) != state and job.status != "pending":  # pending: not sent yet
-                    last[i] = state
-                    print(_progress_line(job, labels[i] if labels else None), flush=True)
+            state = [(job.status, job.progress) for job in jobs]
+            if state != last:
+                last = state
+                _update(handle, render)
             if all(_finished(j) for j in jobs):
                 break
             if time.monotonic() - start > timeout:
@@ -99,11 +100,14 @@ def wait_for(jobs: list[Any], handle: Any, render: Callable[[], dict],
               flush=True)
         follow(jobs, handle, render)  # a live frontend still gets the result
         return
-    handle.update(render(), raw=True)
-    for job in jobs:
-        if job.status != "succeeded" and job.error:
-            print(f"[seedance] {job.name or job.task_id or 'job'}: {job.status}: {job.error}",
-                  flush=True)
+    _update(handle, render)  # the result (an error is shown in it, not printed)
+
+
+def _update(handle: Any, render: Callable[[], dict]) -> None:
+    try:
+        handle.update(render(), raw=True)
+    except Exception:  # a display glitch must not stop the wait
+        pass
 
 
 def _finished(job: Any) -> bool:
@@ -114,15 +118,3 @@ def _finished(job: Any) -> bool:
         return False
     # a success counts once its file is on disk (downloaded in the same cycle)
     return job.status != "succeeded" or bool(job.video_path) or bool(job.error)
-
-
-def _progress_line(job: Any, label: Optional[str] = None) -> str:
-    who = label or job.name or "video"
-    text = f"[seedance] {who}: {job.status}"
-    if job.progress is not None and job.status not in TERMINAL:
-        text += f" {job.progress}%"
-    if job.task_id:
-        text += f" (task {job.task_id})"
-    if job.status == "succeeded" and job.video_path:
-        text += f" -> {job.video_path}"
-    return text

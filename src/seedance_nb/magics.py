@@ -1,8 +1,9 @@
 """The `%%seedance` cell magic and `%seedance` line magic.
 
-A thin IPython `Magics` class whose traitlets are the user-facing configuration
-(`%config Seedance.provider = "ark"`, `ipython_config.py`), the cell flow (validate
-every combination, check keys, submit, show, wait or follow) and the extension hooks.
+A thin IPython `Magics` class with no settings of its own (they are `config.settings`,
+registered as the `Seedance` configurable: `%config Seedance.provider = "ark"`,
+`ipython_config.py`), the cell flow (validate every combination, check keys, submit,
+show, wait or follow) and the extension hooks.
 The line is parsed in `magic_line`, waiting lives in `magic_wait` and the `%seedance`
 subcommands in `magic_commands`. Loading the extension imports nothing heavy: the
 request, job and widget modules load on first use. Observers that fire on the job
@@ -12,116 +13,32 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import sys
 from typing import Any, Callable, Optional
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.display import display
-from traitlets import Enum, Float, Unicode, default, observe
 
 from . import display as _display
-from .errors import mask, register_secret
 # The line parser and the wait policy stay importable from here (tests and callers use them).
 from .magic_line import (HELP, MAX_SWEEP, _PARSER, _convert, _images,  # noqa: F401
                          _merge_problems, _problems_of, interpolate, parse_line, parse_sweep)
 from .magic_wait import TERMINAL, follow, live_frontend, should_wait, wait_for  # noqa: F401
 
 # ---------------------------------------------------------------------------------
-# configuration traits
+# the magics: no settings of their own; `%config Seedance` is `config.settings`
 
 
-class SecretStr(str):
-    """A key whose repr is masked, so `%config Seedance` never shows it."""
+def _settings() -> Any:
+    from .config import settings
 
-    def __repr__(self) -> str:
-        return repr(mask(str.__str__(self)))
-
-
-class _Secret(Unicode):
-    def validate(self, obj: Any, value: Any) -> Any:
-        value = super().validate(obj, value)
-        if value:
-            register_secret(value)
-            return SecretStr(value)
-        return value
-
-
-def _defaults() -> Any:
-    from .config import defaults
-
-    return defaults
-
-
-# ---------------------------------------------------------------------------------
-# the magics
+    return settings
 
 
 @magics_class
-class Seedance(Magics):
+class SeedanceMagics(Magics):
     """%%seedance: Seedance video generation in a cell. Configure with %config Seedance."""
-
-    provider = Unicode(None, allow_none=True,
-                       help="provider: ark, byteplus, comet, comet-volc, acedata or emulator "
-                            "(default: SEEDANCE_PROVIDER, else the first key found, else the "
-                            "emulator)").tag(config=True)
-    model = Unicode(None, allow_none=True, help="model family or wire id").tag(config=True)
-    emulate = Unicode(None, allow_none=True,
-                      help="dialect the emulator speaks (ark, comet, ...)").tag(config=True)
-    output_dir = Unicode(help="folder for videos and the ledger").tag(config=True)
-    poll_interval = Float(help="seconds between status reads").tag(config=True)
-    embed = Enum(("auto", "always", "never"), default_value="auto",
-                 help="embed videos as base64: auto = only on Colab").tag(config=True)
-    wait = Enum(("auto", "always", "never"), default_value="auto",
-                help="block the cell until the video is ready: auto = when no live "
-                     "frontend can receive updates (nbclient, papermill, Colab, "
-                     "terminal)").tag(config=True)
-    api_key = _Secret(None, allow_none=True,
-                      help="API key for the provider (masked in every display)").tag(config=True)
-    catalog = Unicode(None, allow_none=True,
-                      help="TOML file adding or changing model families (SEEDANCE_CATALOG wins "
-                           "when both are set)").tag(config=True)
-
-    @observe("catalog")
-    def _use_catalog(self, change: Any) -> None:
-        from .catalog_file import catalog_path, use_catalog_file
-        from .errors import SeedanceConfigError
-
-        try:
-            use_catalog_file(catalog_path(change["new"]))
-        except SeedanceConfigError as exc:
-            raise UsageError(str(exc)) from None
-
-    _PUSHED = ("provider", "model", "emulate", "output_dir", "poll_interval", "embed")
-
-    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
-        super().__init__(shell=shell, **kwargs)
-        # ipython_config.py / %config values reach the session defaults
-        for name in self._PUSHED:
-            setattr(_defaults(), name, getattr(self, name))
-
-    @default("output_dir")
-    def _default_output_dir(self) -> str:
-        return os.environ.get("SEEDANCE_OUTPUT_DIR") or _defaults().output_dir
-
-    @default("poll_interval")
-    def _default_poll(self) -> float:
-        return float(_defaults().poll_interval)
-
-    @observe(*_PUSHED)
-    def _push(self, change: Any) -> None:
-        setattr(_defaults(), change["name"], change["new"])
-
-    def update_config(self, config: Any) -> None:
-        super().update_config(config)
-        # %config merges the raw assignment into our config; keep the masked value there
-        if "Seedance" in self.config and "api_key" in self.config.Seedance:
-            self.config.Seedance.api_key = self.api_key
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.trait_names(config=True))
-        return f"Seedance({shown})"
 
     # -- entry point ---------------------------------------------------------------
 
@@ -151,8 +68,9 @@ class Seedance(Magics):
         from .request import build_request
         from .errors import SeedanceError
 
-        base = dict(provider=ns.provider or self.provider or None,
-                    model=ns.model or self.model or None)
+        settings = _settings()
+        base = dict(provider=ns.provider or settings.provider or None,
+                    model=ns.model or settings.model or None)
         common = dict(images=_images(ns), **fields)
         if ns.ref_video:
             common["ref_videos"] = tuple(ns.ref_video)
@@ -162,7 +80,7 @@ class Seedance(Magics):
         for combo in combos:
             kw = {**base, **common, **combo}
             try:
-                requests.append(build_request(prompt, **self._client_kw(kw)))
+                requests.append(build_request(prompt, **self._client_kw(kw, build=True)))
                 per_combo.append([])
             except SeedanceError as exc:
                 per_combo.append(_problems_of(exc))
@@ -173,24 +91,34 @@ class Seedance(Magics):
             raise UsageError("\n".join(problems))
         return ns, combos, [f for f, _ in axes], requests, {**base, **common, "prompt": prompt}
 
-    def _client_kw(self, kw: dict[str, Any]) -> dict[str, Any]:
-        emulate = self.emulate or None
-        if emulate and (kw.get("provider") or _defaults().provider or "") in ("", "emulator"):
-            kw = {**kw, "emulate": emulate}
+    def _client_kw(self, kw: dict[str, Any], build: bool = False) -> dict[str, Any]:
+        """Keyword arguments without the unset ones; for `build_request` also the
+        settings it cannot read itself (the emulate dialect, endpoint ids)."""
+        settings = _settings()
+        if build:
+            if settings.emulate and (kw.get("provider") or settings.provider or "") in (
+                    "", "emulator"):
+                kw = {**kw, "emulate": settings.emulate}
+            if settings.endpoints:
+                kw = {**kw, "endpoints": dict(settings.endpoints)}
         return {k: v for k, v in kw.items() if v is not None and v != () and v != []}
 
     def _cell(self, line: str, cell: str) -> Any:
         ns, combos, axes, requests, kw = self._validate(line, cell)
-        if ns.dry_run:
-            for req in requests:
-                display(_display.request_bundle(req), raw=True)
-            return requests[0] if len(requests) == 1 else requests
+        if ns.dry_run:  # ONE output: the returned object (HTML + readable text repr)
+            return _display.DryRun(requests, axes)
         self._check_keys(requests)
-        embed = bool(ns.embed) or _display.should_embed(self.embed)
-        wait = should_wait(ns.wait, self.wait, self.shell)
+        if getattr(ns, "max", None) is not None:  # a big sweep on purpose: its cost first
+            from .magic_line import grid_estimate
+
+            print(grid_estimate(requests), flush=True)
+        embed = bool(ns.embed) or _display.should_embed(_settings().embed)
+        wait = should_wait(ns.wait, _settings().wait, self.shell)
         jobs = self._submit(ns, combos, kw)
         self.shell.user_ns["_seedance_jobs" if len(jobs) > 1 else "_seedance_job"] = (
             jobs if len(jobs) > 1 else jobs[0])
+        if self._summarized(jobs, axes, kw["prompt"], embed, wait):
+            return None
         if len(jobs) == 1 and not axes:
             render: Callable[[], dict] = lambda: _display.job_bundle(jobs[0], embed=embed)
         else:
@@ -209,6 +137,26 @@ class Seedance(Magics):
             follow(jobs, handle, render)
         return None
 
+    def _summarized(self, jobs: list[Any], axes: list[str], prompt: str, embed: bool,
+                    wait: bool) -> bool:
+        """Note the cell's jobs for `%seedance jobs`; a sweep of more than
+        display_summary.THRESHOLD videos gets one live summary (True), not a tile each."""
+        from .config import settings
+        from .display_summary import use_summary
+        from .ui import summary
+
+        head = " ".join(prompt.split())[:40]
+        count = getattr(self.shell, "execution_count", None)
+        where = f"In [{count}]" if count else "cell"
+        kind = f"sweep of {len(jobs)} over {', '.join(axes)}" if axes else "1 video"
+        summary.note_group(jobs, f"{where}: {kind}: {head}")
+        if not use_summary(len(jobs)):
+            return False
+        summary.show_jobs(jobs, title=f"{kind}: {head}", fields=axes, embed=embed,
+                          live=live_frontend(self.shell), wait=wait,
+                          timeout=float(settings.wait_timeout or 3600.0))
+        return True
+
     def _check_keys(self, requests: list[Any]) -> None:
         """A real provider without a key is a UsageError before anything is sent."""
         from .config import resolve_client
@@ -216,7 +164,7 @@ class Seedance(Magics):
 
         for provider in {r.provider for r in requests} - {"emulator"}:
             try:
-                resolve_client(provider, api_key=str.__str__(self.api_key) if self.api_key else None)
+                resolve_client(provider)  # the configured key and base URL, as submit uses
             except SeedanceConfigError as exc:
                 raise UsageError(str(exc)) from None
 
@@ -226,10 +174,7 @@ class Seedance(Magics):
 
         kw = dict(kw)
         prompt = kw.pop("prompt")
-        kw = self._client_kw(kw)
-        kw.pop("emulate", None)
-        if self.api_key:
-            kw["api_key"] = str.__str__(self.api_key)
+        kw = self._client_kw(kw)  # submit reads key, base URL, emulate, endpoints itself
         out = []
         try:
             for combo in combos:
@@ -250,22 +195,31 @@ class Seedance(Magics):
         return run(self, line)
 
 
-Seedance.seedance.__doc__ = HELP
+SeedanceMagics.seedance.__doc__ = HELP
 
 
 # ---------------------------------------------------------------------------------
 # extension hooks
 
-_loaded: dict[int, Seedance] = {}
+_loaded: dict[int, SeedanceMagics] = {}
+_configured: set[int] = set()  # shells whose config (ipython_config.py) was applied once
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """`%load_ext seedance_nb`: register the magics (idempotent, cheap)."""
+    """`%load_ext seedance_nb`: register the magics and the settings (idempotent, cheap)."""
     magics = _loaded.get(id(ipython))
     if magics is None:
-        magics = Seedance(shell=ipython)
+        magics = SeedanceMagics(shell=ipython)
         _loaded[id(ipython)] = magics
     ipython.register_magics(magics)
+    settings = _settings()
+    # exactly one Seedance configurable, also after %reload_ext
+    ipython.configurables[:] = [c for c in ipython.configurables
+                                if type(c).__name__ != "Seedance"] + [settings]
+    if id(ipython) not in _configured:
+        # c.Seedance.* from ipython_config.py; later loads keep what %config set since
+        _configured.add(id(ipython))
+        settings.update_config(ipython.config)
     if _carried:  # %reload_ext: a new worker picks up what the stopped one left
         old = _carried.pop()
         _restart(old)
@@ -286,18 +240,27 @@ _carried: list[list[Any]] = []
 
 
 def configured_api_key() -> Optional[str]:
-    """The key set with `%config Seedance.api_key`, if any (the panel uses it too)."""
-    for magics in _loaded.values():
-        if magics.api_key:
-            return str.__str__(magics.api_key)
-    return None
+    """Old name: the key of `config.settings` (`%config Seedance.api_key`), if any."""
+    return _settings().secret()
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    """Stop the worker thread; its jobs are carried over to the next load."""
+    """Stop the worker thread (its jobs are carried over to the next load) and remove
+    what loading registered: the magics and the settings configurable."""
     jobs = sys.modules.get("seedance_nb.jobs")
     if jobs is not None:
         mgr = jobs.manager()
         mgr.stop()
         _carried[:] = [list(mgr.jobs)]
-    _loaded.pop(id(ipython), None)
+    magics = _loaded.pop(id(ipython), None)
+    if magics is not None:
+        manager = ipython.magics_manager
+        for kind in ("line", "cell"):
+            table = manager.magics[kind]
+            for name, fn in list(table.items()):
+                if getattr(fn, "__self__", None) is magics:
+                    del table[name]
+        if manager.registry.get(type(magics).__name__) is magics:
+            del manager.registry[type(magics).__name__]
+    settings = _settings()
+    ipython.configurables[:] = [c for c in ipython.configurables if c is not settings]

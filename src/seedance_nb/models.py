@@ -157,9 +157,9 @@ def _dialect_for(provider: str) -> str:
         raise SeedanceConfigError(f"unknown provider {provider!r}; choose one of "
                                   f"{', '.join(catalog.PROVIDERS)}")
     if provider == "emulator":
-        from .config import default_emulate, defaults
+        from .config import default_emulate, settings
 
-        return catalog.dialect_of(provider, defaults.emulate or default_emulate())
+        return catalog.dialect_of(provider, settings.emulate or default_emulate())
     return provider
 
 
@@ -251,6 +251,7 @@ def check_account(provider: Optional[str] = None, *, api_key: Optional[str] = No
     where = f"{name} (emulating {settings.dialect})" if settings.is_emulator else name
     if settings.dialect not in LISTING_DIALECTS:
         return AccountCheck(name, settings.dialect, note=_no_list(where))
+    settings = settings.started()  # the check sends: a local emulator starts only now
     listed = _fetch_ids(settings)
     known = {w for ids in catalog.WIRE_IDS.values() for w in ids.values()}
     known |= {a for spec in catalog.SPECS.values() for a in spec.aliases}
@@ -329,9 +330,9 @@ def models_table(provider: Optional[str] = None, *, check: bool = False,
         except SeedanceConfigError:
             raise
         except SeedanceError as exc:
-            from .config import default_provider, defaults
+            from .config import default_provider, settings
 
-            name = provider or defaults.provider or default_provider()
+            name = provider or settings.provider or default_provider()
             why = " ".join(str(exc).split())[:400]  # one line
             result = AccountCheck(name, "", note=f"check failed: {why}", ok=False)
         if result.listed is not None:

@@ -26,7 +26,8 @@ import warnings as _warnings
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
-from . import catalog, config
+from . import catalog
+from .client import default_emulate, default_provider
 from . import fields as _fields
 from .checks import (Given, Problems, check_fields, check_modes, check_ranges, fill,
                      merge_keywords)
@@ -239,13 +240,13 @@ def build_request(text: str = "", *, provider: Optional[str] = None, model: Opti
     """
     if not _catalog_checked:
         _load_catalog_file()
-    provider = provider or config.default_provider()
+    provider = provider or default_provider()
     if provider not in catalog.PROVIDERS:
         raise SeedanceConfigError(f"unknown provider {provider!r}; choose one of "
                                   f"{', '.join(catalog.PROVIDERS)}")
     dialect = provider
     if provider == "emulator":
-        emulate = emulate or config.default_emulate()
+        emulate = emulate or default_emulate()
         if emulate not in catalog.DIALECTS:
             raise SeedanceConfigError(f"unknown emulate setting {emulate!r}; choose one of "
                                       f"{', '.join(catalog.DIALECTS)}")

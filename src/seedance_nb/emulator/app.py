@@ -127,6 +127,8 @@ class EmulatorApp:
                 "requests": dict(self.requests),
                 "faults": dict(self.fault_counts),
                 "tasks": len(self.store.tasks),
+                "max_queued": self.store.max_queued,
+                "refused": dict(self.store.refused),
                 "renders": {"count": len(seconds),
                             "mean_seconds": sum(seconds) / len(seconds) if seconds else None},
                 "callbacks": {"delivered": self.callbacks.sent,

@@ -153,6 +153,8 @@ class Store:
         self.files: dict[str, tuple[Task, str]] = {}  # "<id>.mp4" -> (task, kind)
         self._rpm: dict[tuple[str, str, str], deque] = {}
         self.accepted: dict[str, int] = {"ark": 0, "comet": 0, "volc": 0, "ace": 0}
+        self.max_queued = 0  # most queued tasks one token had at once (stats)
+        self.refused = {"rpm": 0, "queued": 0}  # creates answered 429, by limit (stats)
         self._last_tick = 0.0
         self.started = time.time()
 
@@ -174,10 +176,13 @@ class Store:
             while hits and hits[0] <= now - window:
                 hits.popleft()
             if len(hits) >= self._limit(self.s.rpm, params.family, default_rpm):
+                self.refused["rpm"] += 1
                 raise rate_limited(prefix, max(1, math.ceil(hits[0] + window - now)))
             queued = sum(1 for t in self.tasks.values() if t.token == token and t.status == "queued")
             if queued >= self.s.max_queued:
+                self.refused["queued"] += 1
                 raise rate_limited(prefix, 0, queued_cap=True)
+            self.max_queued = max(self.max_queued, queued + 1)
             hits.append(now)
             task_id = new_id(prefix)
             while (prefix, task_id) in self.tasks:

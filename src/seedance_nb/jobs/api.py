@@ -9,7 +9,7 @@ import warnings
 from typing import Any, Iterable, Optional, Sequence
 
 from .. import catalog
-from ..config import defaults, resolve_client
+from ..config import resolve_client, settings
 from ..errors import SeedanceError, SeedanceValidationError, TaskFailed, WaitTimeout
 from ..providers.base import Task
 from . import drafts
@@ -64,36 +64,46 @@ def submit(prompt: str = "", *, provider: Optional[str] = None, model: Optional[
            api_key: Optional[str] = None, base_url: Optional[str] = None,
            images: Sequence[Any] = (), new: bool = False, name: Optional[str] = None,
            emulate: Optional[str] = None, endpoints: Optional[dict] = None,
-           timeout: Optional[float] = None, **fields: Any) -> Job:
-    """Validate, record the intent and hand the job to the worker; returns at once."""
-    from ..request import build_request, check_sendable
+           timeout: Optional[float] = None, limits: Optional[dict] = None,
+           **fields: Any) -> Job:
+    """Validate, record the intent and hand the job to the worker; returns at once.
 
-    settings = resolve_client(provider, api_key, base_url, emulate, endpoints)
-    if settings.provider == "emulator" and (provider or defaults.provider) is None:
+    `limits={"queued": N, "rpm": N, "concurrency": N}` (any subset) sets this job's
+    account budget (jobs/admission.py); the job waits in the ledger until it fits.
+    """
+    from ..request import build_request, check_sendable
+    from .admission import account_of, check_limits
+
+    limits = check_limits(limits)
+
+    client = resolve_client(provider, api_key, base_url, emulate, endpoints)
+    if client.provider == "emulator" and (provider or settings.provider) is None:
         _emulator_notice()
     mgr = manager()
     led = mgr.ledger()
-    model = model or defaults.model
+    model = model or settings.model
     draft_id = fields.get("draft_task_id")
     if isinstance(draft_id, str) and draft_id:
         # a final uses its draft's model and, on acedata, the draft's upstream id (§3)
-        model = model or drafts.draft_model(led, settings.provider, draft_id)
-        fields["draft_task_id"] = drafts.wire_draft_id(led, settings.provider,
-                                                       settings.dialect, draft_id)
-    request = build_request(prompt, provider=settings.provider, model=model,
-                            images=images, emulate=settings.emulate,
-                            endpoints=dict(settings.endpoints) or None, **fields)
-    interval, raised = poll_interval(settings)
-    if raised and settings.provider not in _floor_warned:
-        _floor_warned.add(settings.provider)
-        text = (f"poll interval {defaults.poll_interval} s is below the floor for "
-                f"{settings.provider}; using {interval} s")
+        model = model or drafts.draft_model(led, client.provider, draft_id)
+        fields["draft_task_id"] = drafts.wire_draft_id(led, client.provider,
+                                                       client.dialect, draft_id)
+    request = build_request(prompt, provider=client.provider, model=model,
+                            images=images, emulate=client.emulate,
+                            endpoints=dict(client.endpoints) or None, **fields)
+    interval, raised = poll_interval(client)
+    if raised and client.provider not in _floor_warned:
+        _floor_warned.add(client.provider)
+        text = (f"poll interval {settings.poll_interval} s is below the floor for "
+                f"{client.provider}; using {interval} s")
         warnings.warn(text, stacklevel=2)
         log.warning(text)
     fingerprint = request.fingerprint()
-    deadline = timeout if timeout is not None else defaults.wait_timeout
-    job_kw = dict(settings=settings, request=request, name=name, ledger=led, manager=mgr,
-                  deadline_s=deadline, output_dir=str(defaults.output_dir))
+    deadline = timeout if timeout is not None else settings.wait_timeout
+    # the place that sends: a local emulator starts here, not when settings are resolved
+    client = client.started()
+    job_kw = dict(settings=client, request=request, name=name, ledger=led, manager=mgr,
+                  deadline_s=deadline, output_dir=str(settings.output_dir))
     if not new:
         reused = _reuse(led, fingerprint, job_kw)
         if reused is not None:
@@ -108,17 +118,20 @@ def submit(prompt: str = "", *, provider: Optional[str] = None, model: Optional[
     # Only a request that would be sent is checked for retirement and its draft (§2.4, §3).
     check_sendable(request)
     if request.mode == "final":
-        problems = drafts.draft_problems(led, settings.provider, request.draft_task_id)
+        problems = drafts.draft_problems(led, client.provider, request.draft_task_id)
         if problems:
             raise SeedanceValidationError(problems)
     if request.model_is_default:
-        _default_changed_notice(led, request, prompt, images, settings, fields)
-    row = led.record_intent(fingerprint=fingerprint, provider=settings.provider,
-                            dialect=settings.dialect, model=request.model,
-                            base_url=settings.base_url, request=request, name=name)
+        _default_changed_notice(led, request, prompt, images, client, fields)
+    row = led.record_intent(fingerprint=fingerprint, provider=client.provider,
+                            dialect=client.dialect, model=request.model,
+                            base_url=client.base_url, request=request, name=name,
+                            status="waiting", account=account_of(client.api_key),
+                            family=request.family)
     _crash_point("after_intent")
     job = Job(ledger_id=row, **job_kw)
     job._fingerprint = fingerprint
+    job._limits = limits
     if request.warnings:
         job.warning = "; ".join(request.warnings)
     return mgr.add(job, "create")
@@ -203,7 +216,13 @@ def _join(mgr: JobManager, led: Any, fingerprint: str, job_kw: dict) -> Optional
     if not row or row.get("provider") != settings.provider or \
             (row.get("base_url") or "").rstrip("/") != settings.base_url.rstrip("/"):
         return None
-    if not row.get("task_id") and (row.get("created_at") or 0) < time.time() - UNSENT_GRACE_S:
+    if row.get("status") == "waiting":
+        if led.take_over([row["id"]]):  # its process died: send it from here
+            job = Job(ledger_id=row["id"], **job_kw)
+            job._fingerprint = fingerprint
+            return mgr.add(job, "create")
+    elif not row.get("task_id") and \
+            (row.get("created_at") or 0) < time.time() - UNSENT_GRACE_S:
         return None  # an old unsent row: its process is gone (resume closes it)
     job = Job(ledger_id=row["id"], **job_kw)
     job.joined = True
@@ -238,17 +257,35 @@ def generate(prompt: str = "", *, timeout: Optional[float] = None, **kwargs: Any
     return job.wait()
 
 
-def wait_all(jobs: Optional[Iterable[Job]] = None, timeout: Optional[float] = None) -> list[Job]:
-    """Wait for every job (default: all of this process); errors stay on the jobs."""
+def wait_all(jobs: Optional[Iterable[Job]] = None, timeout: Optional[float] = None, *,
+             summary: Optional[bool] = None) -> list[Job]:
+    """Wait for every job (default: all of this process); errors stay on the jobs.
+
+    In IPython, more than display_summary.THRESHOLD jobs (or `summary=True`) show one
+    live summary (counts, tokens, cost, ETA, paged videos) while waiting.
+    """
+    from ..ui.summary import for_wait_all
+
     items = list(jobs) if jobs is not None else list(manager().jobs)
+    view = for_wait_all(items, summary)
     end = None if timeout is None else time.monotonic() + timeout
-    for job in items:
-        left = None if end is None else max(0.0, end - time.monotonic())
-        try:
-            job.wait(left)
-        except WaitTimeout:
-            if end is not None and time.monotonic() >= end:
-                raise
-        except SeedanceError:
-            pass
+    try:
+        for job in items:
+            while True:
+                left = None if end is None else max(0.0, end - time.monotonic())
+                step = left if view is None else min(0.5, 0.5 if left is None else left)
+                try:
+                    job.wait(step)
+                except WaitTimeout:
+                    if end is not None and time.monotonic() >= end:
+                        raise
+                    if view is not None and not job.done:  # only our short step ran out
+                        view.refresh()
+                        continue
+                except SeedanceError:
+                    pass
+                break
+    finally:
+        if view is not None:
+            view.refresh()
     return items

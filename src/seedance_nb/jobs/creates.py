@@ -1,7 +1,9 @@
 """Creates and cancels, run on a lane's worker (never on the scheduler thread).
 
-Write-ahead order with the ledger: intent -> sending -> created (the id is stored
-before anything else can fail) -> task changes -> files.
+Write-ahead order with the ledger: intent (`waiting`) -> admitted and sending (one
+commit: `Ledger.admit`, see admission.py) -> created (the id is stored before anything
+else can fail) -> task changes -> files. A job whose budget is full is held on its
+lane (a scheduled time), never slept on.
 """
 from __future__ import annotations
 
@@ -50,7 +52,15 @@ class CreateMixin:
             job._finish("rejected", exc if isinstance(exc, SeedanceError)
                         else SeedanceError(str(exc)))
             return
-        led.mark_sending(row)
+        word, wait = self.admission.admit(job)
+        if word == "gone":
+            led.mark_sending(row)  # not a waiting row (recorded without admission)
+        elif word != "admitted":
+            self._hold(lane, job, word, wait)
+            return
+        if job.status == "waiting":
+            job.status = "pending"
+        self.admission.sent()
         job._sent_at = job._sent_at or time.time()
         if call.timeout is not None:
             # A blocking create is held open until the video is done: send it from a
@@ -80,6 +90,14 @@ class CreateMixin:
 
         result, exc = outcome
         led, row = job.ledger, job.ledger_id
+        if isinstance(exc, RateLimitError):
+            kind = self.admission.refused(job, exc)
+            if kind is not None:  # nothing was created: wait again, budget learned down
+                after = exc.retry_after
+                self._hold(lane, job, kind, 0.0 if after is None else create_delay(0, after),
+                           scaled=True)
+                log.info("create held by %s (%s); budget lowered", job.provider, exc.code)
+                return
         if isinstance(exc, RateLimitError) and job._create_attempts < CREATE_RETRIES:
             delay = create_delay(job._create_attempts, exc.retry_after)
             job._create_attempts += 1
@@ -121,6 +139,11 @@ class CreateMixin:
             return
         _crash_point("after_id")
         job.task_id = result.task_id
+        if job.task is None:
+            # What the ledger now holds (record_created: queued): a first poll that says
+            # the same is not written again.
+            job.task = Task(id=result.task_id, provider=job.provider, status="queued",
+                            model=job.model)
         if not job.done:
             job.status = "queued"
         self._attach(job)
@@ -129,6 +152,41 @@ class CreateMixin:
             self._download_due(lane, [job] if job._needs_download and not job.done else [])
         if job._cancel_requested and not job.done:
             self._cancel(lane, job)
+
+    def _hold(self, lane: Lane, job: Job, word: str, wait: float, scaled: bool = False) -> None:
+        """Hold a job whose budget is full: it and the lane's other jobs of that budget
+        (the whole account for the queued cap) are tried again at `wait` seconds (RPM,
+        Retry-After), or after the lane's next poll round (a slot frees when a task moves
+        on), at the latest one poll interval from now (another process's tasks)."""
+        from .job import poll_interval
+
+        if not job.done:
+            job.status = "waiting"
+        if wait > 0:
+            until = self._later(wait) if scaled else time.time() + wait
+            job._held_for = "time"
+        else:
+            until = time.time() + poll_interval(job.settings)[0]
+            job._held_for = "slot"
+        family = None if word == "queued" else getattr(job.request, "family", None)
+        with lane.lock:
+            job._next_create_at = until
+            lane.creating.insert(0, job)  # it was first in line: it stays first
+            for other in lane.creating:
+                if other is not job and (family is None or
+                                         getattr(other.request, "family", None) == family):
+                    if other._next_create_at < until:
+                        other._next_create_at = until
+                        other._held_for = job._held_for
+
+    def _release_held(self, lane: Lane) -> None:
+        """After a poll round tasks may have moved on: held jobs try their slot again."""
+        now = time.time()
+        with lane.lock:
+            for job in lane.creating:
+                if getattr(job, "_held_for", None) == "slot" and job._next_create_at > now:
+                    job._next_create_at = now
+                    job._held_for = None
 
     def _holder_of(self, job: Job, task_id: str) -> Optional[str]:
         """Another job of this process that already has `task_id` on the same gateway."""

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 import traitlets
 
 from .. import catalog
-from ..config import ClientSettings, defaults
-from ..errors import SeedanceConfigError, SeedanceError, WaitTimeout, redact
+from ..config import ClientSettings, settings as _settings
+from ..errors import SeedanceError, WaitTimeout, redact
 from ..providers.base import Task
 
 if TYPE_CHECKING:
@@ -53,8 +53,10 @@ def _warn_word_once(provider: str, word: str) -> Optional[str]:
 
 
 def poll_interval(settings: ClientSettings, wanted: Optional[float] = None) -> tuple[float, bool]:
-    """(interval, raised): the configured interval, raised to the §8 floor if below it."""
-    value = float(defaults.poll_interval if wanted is None else wanted)
+    """(interval, raised): the configured interval (default: about 1 s with the emulator,
+    the §8 default with a gateway), raised to the §8 floor if below it."""
+    value = float(_settings.effective_poll_interval(settings.is_emulator) if wanted is None
+                  else wanted)
     floor = catalog.POLL_FLOOR_EMULATOR_S if settings.is_emulator else catalog.POLL_FLOOR_REAL_S
     return (floor, True) if value < floor else (value, False)
 
@@ -102,8 +104,8 @@ class Job(traitlets.HasTraits):
         self._manager = manager
         self._t0 = time.time()
         self._deadline = self._t0 + float(deadline_s if deadline_s is not None
-                                          else defaults.wait_timeout)
-        self._output_dir = output_dir or defaults.output_dir
+                                          else _settings.wait_timeout)
+        self._output_dir = output_dir or _settings.output_dir
         self._done = threading.Event()
         self._exc: Optional[BaseException] = None
         self._callbacks: list[Callable[[], None]] = []
@@ -116,6 +118,9 @@ class Job(traitlets.HasTraits):
         self._download_failures = 0
         self._needs_download = False
         self._cancel_requested = False
+        self._user_cancel = False  # the user asked: a cancelled end is not an error
+        #: when the gateway deleted this task's record and files (job.delete()), or None
+        self.deleted_at_gateway: Optional[float] = None
         self._sent_at: Optional[float] = None
         self._gateway_terminal: Optional[str] = None  # first terminal status the gateway sent
         self._watching = False  # following another process's unsent row in the ledger
@@ -161,7 +166,7 @@ class Job(traitlets.HasTraits):
 
     def result(self) -> "Job":
         """Like wait() with the default deadline."""
-        return self.wait(timeout=defaults.wait_timeout)
+        return self.wait(timeout=_settings.wait_timeout)
 
     def _add_done_callback(self, fn: Callable[[], None]) -> None:
         with self._cb_lock:
@@ -193,7 +198,9 @@ class Job(traitlets.HasTraits):
             self._ending = True
         if exc is not None:
             self._exc = exc
-            self.error = redact(str(exc))
+            # A cancel the user asked for is an outcome, not an error: nothing shows red.
+            neutral = status == "cancelled" and (self._user_cancel or self._cancel_requested)
+            self.error = "" if neutral else redact(str(exc))
         if status is not None:
             self.status = status
         self.elapsed = round(time.time() - self._t0, 3)
@@ -207,23 +214,36 @@ class Job(traitlets.HasTraits):
                 log.exception("job done-callback failed")
 
     # --- actions -------------------------------------------------------------------
-    def cancel(self) -> None:
-        """Ask the gateway to cancel (ark/byteplus only). Returns at once."""
+    def cancel(self, timeout: Optional[float] = None) -> Any:
+        """Cancel the task at the gateway: ark and byteplus, while it is queued (§10.6).
+
+        Sends one DELETE and waits up to `timeout` s (default 20) for the answer; returns
+        an `Outcome` (`.ok` True cancelled, False refused with `.reason` in plain words,
+        None no answer yet). A refusal is also kept in `job.warning`. A job not created
+        yet is cancelled as soon as its create is answered. Raises ValueError when the
+        job has ended and SeedanceConfigError where the gateway has no cancel route;
+        then nothing is sent.
+        """
         if self._leader is not None:
-            return self._leader.cancel()
-        if self.status in catalog.JOB_ENDED:
-            raise ValueError(f"job {self.task_id or ''} already ended ({self.status}); "
-                             f"nothing to cancel".replace("  ", " "))
-        from ..providers import get_dialect
+            return self._leader.cancel(timeout)
+        from . import actions
 
-        if not get_dialect(self.settings.provider, self.settings.emulate).can_cancel:
-            raise SeedanceConfigError(
-                f"cancel is not available on {self.settings.dialect}: only ark and byteplus "
-                f"can cancel a task; it will run to the end")
-        from .api import manager
+        return actions.cancel(self, actions.REPLY_WAIT_S if timeout is None else timeout)
 
-        mgr = self._manager or manager()
-        mgr._put(("cancel", self))
+    def delete(self, timeout: Optional[float] = None) -> Any:
+        """Delete a finished task (succeeded, failed or expired) at the gateway: its record
+        and files there are gone, later reads are 404 (§10.6; ark and byteplus only).
+
+        The local video file and the ledger row are kept. Waits up to `timeout` s
+        (default 20) and returns an `Outcome` like `cancel`. Raises SeedanceError, and
+        sends nothing, for a task still in flight, a cancelled one, or a gateway
+        without a delete route.
+        """
+        if self._leader is not None:
+            return self._leader.delete(timeout)
+        from . import actions
+
+        return actions.delete(self, actions.REPLY_WAIT_S if timeout is None else timeout)
 
     def final(self, *, watermark: Optional[bool] = None, wait: bool = False, **kw: Any) -> "Job":
         """Render this 2.5 draft's final video (1080p) as a new job (§3). Returns at once

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Union
 
 from .. import catalog
-from ..config import ClientSettings, defaults, resolve_client
+from ..client import ClientSettings, resolve_client
+from ..config import settings as _settings
 from ..errors import CreateOutcomeUnknown, SeedanceConfigError, SeedanceError
 from ..providers.base import Task
 from .job import Job
@@ -159,6 +160,9 @@ def resume(*, api_key: Optional[str] = None, base_url: Optional[str] = None,
                 out.append(_reattach(mgr, led, row, settings))
     finally:
         lister.close()
+    # rows polled from here hold their queued slots as this process's (admission.py)
+    led.take_over([j.ledger_id for j in out if j.ledger_id not in live])
+    out.extend(_send_waiting(mgr, led, keys, live, out.report))
     _close_unsent(led)
     if show and out.report:
         _show(out.report)
@@ -206,14 +210,17 @@ def _norm(url: Optional[str]) -> str:
 
 def _configured_base(provider: str, emulate: str) -> Optional[str]:
     """The base URL the current configuration uses for `provider`, without starting anything."""
+    from ..config import _emulator_base, default_provider
+
+    # %config Seedance.base_url belongs to the configured provider
+    mine = _settings.base_url if provider == (_settings.provider or default_provider()) else None
     if provider != "emulator":
-        return _norm(catalog.PROVIDER_INFO[provider].base_url)
+        return _norm(mine or catalog.PROVIDER_INFO[provider].base_url)
     import os
 
-    from ..config import _emulator_base
     from ..emulator import local_url
 
-    root = os.environ.get(catalog.EMULATOR_URL_ENV, "").strip() or local_url()
+    root = mine or os.environ.get(catalog.EMULATOR_URL_ENV, "").strip() or local_url()
     return _norm(_emulator_base(root, emulate)) if root else None
 
 
@@ -221,12 +228,14 @@ class _KeyRing:
     def __init__(self, api_key: Optional[str], base_url: Optional[str],
                  api_keys: Optional[Mapping[str, str]], provider: Optional[str],
                  allow_insecure: Optional[bool]) -> None:
-        from ..config import default_provider
+        from ..config import _own_key
 
-        self.api_key = api_key
+        # no key given: the configured one (%config Seedance.api_key)
+        self.api_key = api_key if api_key is not None else _settings.secret()
         self.base_url = _norm(base_url) or None
-        # A bare api_key belongs to one provider (the configured one), never to all.
-        self.key_provider = (provider or defaults.provider or default_provider()).lower()
+        # A bare api_key belongs to the named provider, else to the configured one (with
+        # none configured, to the real providers; never the emulator), never to all.
+        self.owns = (lambda p: p == provider.lower()) if provider else _own_key
         self.api_keys = {_norm(k): v for k, v in (api_keys or {}).items()}
         self.allow_insecure = allow_insecure
 
@@ -250,10 +259,11 @@ class _KeyRing:
                         f"({now}), so the key is not sent there; if you trust it: "
                         f"seedance_nb.resume(api_keys={{{where!r}: KEY}})")
             where = configured or where
-            key = self.api_key if provider == self.key_provider and not self.base_url else None
+            key = self.api_key if self.owns(provider) and not self.base_url else None
         try:
+            # the pure resolver: which key goes where was decided above
             return resolve_client(provider, key, where or None, emulate,
-                                  allow_insecure=self.allow_insecure)
+                                  allow_insecure=self.allow_insecure).started()
         except SeedanceConfigError as exc:
             return str(exc)
 
@@ -347,7 +357,7 @@ def _reattach(mgr: JobManager, led: Any, row: dict, settings: ClientSettings) ->
     job.task_id = row.get("task_id")
     job.tokens = row.get("tokens")
     job._t0 = row.get("created_at") or job._t0
-    job._deadline = time.time() + defaults.wait_timeout
+    job._deadline = time.time() + _settings.wait_timeout
     status = row.get("status")
     if status == "succeeded":
         job.task = Task(id=row["task_id"], provider=provider, status="succeeded",
@@ -360,9 +370,48 @@ def _reattach(mgr: JobManager, led: Any, row: dict, settings: ClientSettings) ->
     return mgr.add(job, "attach")
 
 
+def _send_waiting(mgr: JobManager, led: Any, keys: "_KeyRing", live: dict,
+                  report: ResumeReport) -> list[Job]:
+    """Queue again the `waiting` rows of processes that died (never sent, so never billed):
+    each request is built again from the ledger and sent as its budget frees."""
+    from .admission import rebuild_request
+
+    ready = []
+    for row in led.waiting():
+        if row["id"] in live:
+            continue
+        settings = keys.settings_for(row)
+        if isinstance(settings, str):
+            report.skipped.append(Skipped(row, settings))
+            continue
+        try:
+            request = rebuild_request(row, settings)
+        except (SeedanceError, OSError, ValueError) as exc:
+            led.record_create_failed(row["id"], "NeverSent", f"recorded but never sent, and "
+                                     f"it cannot be sent now: {exc}; nothing was billed")
+            report.skipped.append(Skipped(row, f"not sent: {exc}"))
+            continue
+        ready.append((row, settings, request))
+    taken = set(led.take_over([row["id"] for row, _, _ in ready]))  # a live owner keeps its own
+    jobs = []
+    for row, settings, request in ready:
+        if row["id"] not in taken:
+            continue
+        job = Job(settings=settings, request=request, ledger=led, ledger_id=row["id"],
+                  name=row.get("name"), manager=mgr, deadline_s=_settings.wait_timeout,
+                  output_dir=str(_settings.output_dir))
+        job._fingerprint = row.get("fingerprint")
+        job._t0 = row.get("created_at") or job._t0
+        job._deadline = time.time() + _settings.wait_timeout
+        job.status = "waiting"
+        jobs.append(mgr.add(job, "create"))
+    return jobs
+
+
 def _close_unsent(led: Any) -> None:
     """Report requests a dead process recorded but never sent, once, and close them."""
-    stale = [r for r in led.unsent() if (r.get("created_at") or 0) < time.time() - UNSENT_GRACE_S]
+    stale = [r for r in led.unsent() if r["status"] == "pending"
+             and (r.get("created_at") or 0) < time.time() - UNSENT_GRACE_S]
     for row in stale:
         led.record_create_failed(row["id"], "NeverSent", "recorded but never sent (the process "
                                  "ended first); nothing was billed; submit it again to generate it")

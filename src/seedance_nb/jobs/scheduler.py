@@ -6,6 +6,7 @@ that lane's worker when the lane has work due. It never sends a request.
 """
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import queue
@@ -22,10 +23,12 @@ from .downloads import DownloadMixin
 from .job import FIRST_CHECK_S, Job, poll_interval
 from .lanes import Lane, RoundStat
 from .polling import PollingMixin
+from .table import JobTable
 
 log = logging.getLogger("seedance_nb")
 
 TICK_S = 0.5  # the longest the scheduler sleeps without looking at deadlines
+ROUNDS_KEPT = 1000  # poll-round stats kept (the newest), so a long session does not grow
 
 __all__ = ["JobManager", "RoundStat", "Lane"]
 
@@ -39,9 +42,14 @@ class JobManager(CreateMixin, PollingMixin, DownloadMixin):
     """
 
     def __init__(self, *, ledger: Any = None, transport_factory: Any = None,
-                 retry_scale: float = 1.0) -> None:
-        self.jobs: list[Job] = []
-        self.rounds: list[RoundStat] = []
+                 retry_scale: float = 1.0, limits: Optional[dict] = None) -> None:
+        from .admission import Admission
+
+        self.admission = Admission(limits)  # budgets, learned limits, counts (admission.py)
+        # Ended jobs are held weakly, plus a brief (table.py): a long session keeps
+        # about 0.5 KB per finished job, not the whole Job.
+        self.jobs = JobTable()
+        self.rounds: collections.deque[RoundStat] = collections.deque(maxlen=ROUNDS_KEPT)
         self.retry_scale = float(retry_scale)
         self._fixed_ledger = ledger
         self._ledgers: dict[str, Any] = {}
@@ -70,13 +78,15 @@ class JobManager(CreateMixin, PollingMixin, DownloadMixin):
     def ledger(self, path: Any = None) -> Any:
         if self._fixed_ledger is not None:
             return self._fixed_ledger
-        from ..ledger import Ledger, default_path
+        from ..config import settings
+        from ..ledger import Ledger
 
-        target = str(Path(path or default_path()).expanduser().resolve())
+        target = str(Path(path or settings.ledger_file()).expanduser().resolve())
         with self._lock:
             led = self._ledgers.get(target)
             if led is None:
                 led = self._ledgers[target] = Ledger(target)
+                led.claim_owner = self._owner  # success claims its downloads (one commit)
         return led
 
     def _put(self, cmd: tuple) -> None:
@@ -230,6 +240,7 @@ class JobManager(CreateMixin, PollingMixin, DownloadMixin):
                 job = lane.next_create(now)
             if poll and not self._stopping.is_set():
                 self._round(lane)
+                self._release_held(lane)
         except Exception:  # a lane's error never stops the scheduler or other lanes
             log.exception("seedance-nb %s error", lane.name)
         finally:

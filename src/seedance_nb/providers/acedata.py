@@ -32,11 +32,12 @@ class AceDataDialect:
             body["async"] = True
         return body
 
-    def create_call(self, request: Any) -> HttpCall:
+    def create_call(self, request: Any, *, wait_timeout: Optional[float] = None) -> HttpCall:
         body = self.to_wire(request)
         c.check_json_size(body)
-        # A blocking create is held until the video is done: read timeout = wait deadline.
-        timeout = _wait_deadline() if request.blocking else None
+        # A blocking create is held until the video is done: read timeout = the job's wait
+        # deadline (the caller passes it; the §8 default otherwise).
+        timeout = float(wait_timeout or catalog.WAIT_DEADLINE_S) if request.blocking else None
         return HttpCall("POST", CREATE_PATH, json=body, is_create=True, timeout=timeout)
 
     def parse_create(self, status: int, headers: dict, body: bytes) -> CreateResult:
@@ -88,6 +89,9 @@ class AceDataDialect:
     def cancel_call(self, task_id: str) -> Optional[HttpCall]:
         return None
 
+    def delete_call(self, task_id: str) -> Optional[HttpCall]:
+        return None  # no route deletes a task here
+
     def list_recent_call(self, model: str, page_size: int = 20) -> Optional[HttpCall]:
         return None
 
@@ -95,13 +99,6 @@ class AceDataDialect:
                     create: bool = False) -> SeedanceAPIError:
         return model_error(c.build_error(self.provider, self.dialect, status, headers, body),
                            self.dialect, create)
-
-
-def _wait_deadline() -> float:
-    from .. import config  # the configured deadline when client-core provides one
-
-    value = getattr(getattr(config, "defaults", None), "wait_timeout", None)
-    return float(value) if value else catalog.WAIT_DEADLINE_S
 
 
 def _first(data: Any) -> dict:

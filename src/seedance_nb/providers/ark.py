@@ -77,6 +77,12 @@ class ArkDialect:
         return HttpCall("DELETE", f"{self.path}/{quote(task_id, safe='')}",
                         headers=c.client_request_id())
 
+    def delete_call(self, task_id: str) -> Optional[HttpCall]:
+        """The same DELETE as cancel: the gateway deletes a succeeded, failed or expired
+        task's record and files (§10.6). Callers check the status first: on a queued
+        task this DELETE cancels it instead."""
+        return self.cancel_call(task_id)
+
     def list_recent_call(self, model: str, page_size: int = 20) -> Optional[HttpCall]:
         if not self.can_list:
             return None

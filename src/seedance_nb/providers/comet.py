@@ -81,6 +81,9 @@ class CometDialect:
     def cancel_call(self, task_id: str) -> Optional[HttpCall]:
         return None
 
+    def delete_call(self, task_id: str) -> Optional[HttpCall]:
+        return None  # no route deletes a task here
+
     def list_recent_call(self, model: str, page_size: int = 20) -> Optional[HttpCall]:
         return None
 

@@ -1,0 +1,182 @@
+"""Job cards in a real browser (JupyterLab on loopback, Debian chromium via Playwright).
+
+- A running card's clock advances in the page while another cell runs `time.sleep(...)`:
+  the clock is CSS (a counter driven by an animation), so it is read as the browser
+  computes it; its bar slides (no percentage from an Ark gateway) and it shows the
+  typical-duration hint.
+- Cancel on a running Ark task is disabled, and the card says why.
+- A card that still shows `queued` while the gateway already runs the task (its status
+  read is far away, as with a 15 s poll interval): clicking Cancel shows the gateway's
+  refusal in plain words.
+
+Screenshots: test-artifacts/cards-running.png and cards-running-dark.png. Without /usr/bin/chromium the test skips
+(with the reason), unless SEEDANCE_REQUIRE_BROWSER=1 makes that a failure.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+import nbformat
+import pytest
+
+from _browser_helpers import (CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, jupyter_server,
+                              kernel_env, require_chromium, write_settings)
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+ARTIFACTS = ROOT / "test-artifacts"
+
+CELLS = [
+    "%load_ext seedance_nb",
+    # a task that stays running at the gateway ([emu:stall], §10.10)
+    "from seedance_nb import jobs\nfrom seedance_nb.ui import JobCard\n"
+    "kw = dict(model='1.0-pro-fast', resolution='480p', duration=2)\n"
+    "heron = jobs.submit('a heron stands still [emu:stall]', **kw)\n"
+    "JobCard(heron, title='heron')",
+    "import time\ntime.sleep(8)",
+    # on its own lane (byteplus dialect, also Ark routes), with its first status read ten
+    # minutes away: the card keeps saying queued while the gateway already runs the task
+    "import seedance_nb.jobs.scheduler as sched\nfrom seedance_nb.config import defaults\n"
+    "sched.FIRST_CHECK_S = defaults.poll_interval = 600\n"
+    "otter = jobs.submit('an otter floats [emu:stall]', emulate='byteplus', **kw)\n"
+    "JobCard(otter, title='otter')",
+]
+
+# the clock's computed value: the CSS counter's two animated custom properties
+CLOCK_JS = ("el => { const s = getComputedStyle(el, '::after');"
+            " return 60 * parseInt(s.getPropertyValue('--seedance-min'))"
+            " + parseInt(s.getPropertyValue('--seedance-sec')) }")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    require_chromium()
+    from seedance_nb.emulator import Emulator
+
+    tmp = tmp_path_factory.mktemp("browser-cards")
+    root = tmp / "root"
+    root.mkdir()
+    book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
+    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                   "language": "python"}
+    nbformat.write(book, root / "cards.ipynb")
+    write_settings(tmp / "settings")
+    with Emulator(port=0, speed=10) as emu:
+        with jupyter_server([sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}",
+                             "--LabApp.news_url="],
+                            cwd=root, env=kernel_env(emu.base_url, tmp), log=tmp / "lab.log",
+                            port=free_port()) as url:
+            yield url, emu
+
+
+@pytest.fixture
+def page(lab, request):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    failed = request.session.testsfailed
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = chromium.new_page(viewport={"width": 1100, "height": 1000})
+        try:
+            yield page
+            if request.session.testsfailed > failed:  # keep what the page showed
+                page.screenshot(path=str(ARTIFACTS / "failure-cards.png"))
+        finally:
+            chromium.close()
+
+
+def _cell(page, text: str):
+    return page.locator(".jp-Notebook .jp-Cell").filter(has_text=text).first
+
+
+def _run(page, text: str) -> None:
+    """Run one cell (retried: a key press can land before the editor has focus)."""
+    prompt = _cell(page, text).locator(".jp-InputArea-prompt")
+    before = prompt.text_content()
+    for _ in range(3):
+        _cell(page, text).locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Control+Enter")
+        try:
+            page.wait_for_function("([el, old]) => el.textContent !== old",
+                                   arg=[prompt.element_handle(), before], timeout=5_000)
+            return
+        except Exception:
+            continue
+    raise AssertionError(f"could not run the cell {text!r}")
+
+
+def _wait_idle(page, text: str, timeout: float = 60_000) -> None:
+    prompt = _cell(page, text).locator(".jp-InputArea-prompt")
+    page.wait_for_function("el => /\\[\\d+\\]/.test(el.textContent)",
+                           arg=prompt.element_handle(), timeout=timeout)
+
+
+def _card(page, title: str):
+    return page.locator(".seedance-card").filter(has_text=title).first
+
+
+def test_running_card_ticks_and_says_why_it_cannot_cancel(lab, page):
+    url, _emu = lab
+    page.goto(f"{url}/lab/tree/cards.ipynb?reset", timeout=90_000)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.jp-StatusBar-TextItem')].some("
+        "e => /\\| Idle$/.test(e.textContent.trim()))", timeout=120_000)
+    _run(page, "%load_ext seedance_nb")
+    _wait_idle(page, "%load_ext seedance_nb")
+    _run(page, "heron = jobs.submit")
+    heron = _card(page, "heron")
+    heron.locator(".seedance-status[data-status='running']").wait_for(timeout=60_000)
+
+    # while the kernel sleeps, the clock keeps moving in the page
+    _run(page, "time.sleep(8)")
+    sleeping = _cell(page, "time.sleep(8)").locator(".jp-InputArea-prompt")
+    page.wait_for_function("el => el.textContent.includes('*')",
+                           arg=sleeping.element_handle(), timeout=10_000)
+    clock = heron.locator(".seedance-clock")
+    first = clock.evaluate(CLOCK_JS)
+    time.sleep(3)
+    later = clock.evaluate(CLOCK_JS)
+    assert "*" in sleeping.text_content(), "the sleep cell ended before the second reading"
+    assert later - first >= 2, f"the clock did not advance while the kernel slept: {first} -> {later}"
+    bar = heron.locator(".widget-hprogress")
+    assert "seedance-indeterminate" in bar.get_attribute("class"), bar.evaluate(
+        "el => el.outerHTML")
+    hint = heron.locator(".seedance-hint").text_content()
+    assert hint.startswith("emulator: ") and "--speed" in hint
+
+    # Cancel on a running Ark task: off, and the card says why
+    button = heron.locator("button", has_text="Cancel")
+    assert button.is_disabled()
+    assert button.get_attribute("title") == (
+        "Cannot cancel: the emulator (ark dialect) cancels only queued tasks; this one is "
+        "running and runs to the end")
+    assert "Cancel is off: the emulator (ark dialect) cancels only queued tasks" in \
+        heron.locator(".seedance-notice").text_content()
+    _wait_idle(page, "time.sleep(8)", timeout=30_000)
+
+    # a stale "queued" card: the click reaches the gateway, which refuses (409)
+    _run(page, "otter = jobs.submit")
+    otter = _card(page, "otter")
+    otter.locator(".seedance-status[data-status='queued']").wait_for(timeout=60_000)
+    _wait_idle(page, "otter = jobs.submit")
+    time.sleep(1)  # the emulator moves it to running after 0.2 s (2 s / speed 10)
+    otter.locator("button", has_text="Cancel").click()
+    notice = otter.locator(".seedance-notice", has_text="Could not cancel")
+    notice.wait_for(timeout=30_000)
+    assert notice.text_content() == ("Could not cancel: the task is already running; the "
+                                     "emulator (byteplus dialect) cancels only queued tasks")
+    page.locator(".jp-Notebook").first.evaluate("el => el.scrollTop = 0")
+    heron.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "cards-running.png"))
+    # the dark theme: the card's colours are JupyterLab's variables
+    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").first.click()
+    page.locator(".lm-Menu:visible .lm-Menu-itemLabel", has_text="Theme").last.hover()
+    page.locator(".lm-Menu:visible .lm-Menu-itemLabel",
+                 has_text="JupyterLab Dark").last.click()
+    page.wait_for_selector("body[data-jp-theme-light='false']", state="attached",
+                           timeout=30_000)
+    page.wait_for_timeout(700)
+    page.screenshot(path=str(ARTIFACTS / "cards-running-dark.png"))

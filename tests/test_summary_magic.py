@@ -1,0 +1,126 @@
+"""One view for a big sweep, end to end in a real InteractiveShell against the emulator:
+a 24-video `%%seedance --sweep` shows one summary (not 24 placeholders) with the right
+counts and a paged gallery; `wait_all` of many jobs shows one summary; `%seedance jobs`
+summarizes by cell, `--all` lists every job."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from IPython.core.error import UsageError
+from IPython.utils.capture import capture_output
+
+from seedance_nb import jobs as _jobs
+from seedance_nb.display_summary import PER_PAGE, THRESHOLD
+
+from _emulator_helpers import NO_RENDER
+from _magic_helpers import make_shell, real_engine
+
+pytestmark = pytest.mark.timeout(90)
+
+SWEEP_24 = ("--model 1.0-pro-fast --rs 480p --dur 2 --sweep seed=1,2,3,4,5,6 "
+            "--sweep rt=16:9,9:16,1:1,4:3")
+
+
+@pytest.fixture
+def shell(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SEEDANCE_NB_WAIT", raising=False)
+    # the stand-in renderer: prompts with NO_RENDER make 1-frame clips (24 renders stay cheap)
+    with real_engine(tmp_path, monkeypatch, run_seconds=0.5,
+                     render_module="_emulator_helpers") as eng:
+        sh = make_shell()  # real_engine reset the settings: wait and embed "auto"
+        sh.engine = eng
+        yield sh
+
+
+def display_ids(cap) -> list[str]:
+    return [(o.transient or {}).get("display_id") for o in cap.outputs]
+
+
+def final_html(cap) -> str:
+    return cap.outputs[-1].data["text/html"]
+
+
+def test_a_24_video_sweep_is_one_summary_with_pages(shell, tmp_path):
+    with capture_output() as cap:
+        shell.run_cell_magic("seedance", SWEEP_24, f"koi in a pond {NO_RENDER}")
+    jobs = shell.user_ns["_seedance_jobs"]
+    assert len(jobs) == 24 and all(j.status == "succeeded" for j in jobs)
+    # one output: the first display and then only updates of that same display id
+    ids = display_ids(cap)
+    assert len(set(ids)) == 1 and ids[0] is not None
+    assert not cap.outputs[0].update and all(o.update for o in cap.outputs[1:])
+    html = final_html(cap)
+    assert 'data-kind="done"' in html and ">24 done<" in html and ">0 failed<" in html
+    assert 'class="seedance-eta">finished in' in html and "ETA " not in html
+    # 24 finished videos, 12 to a page: two pages, one radio (page) checked
+    assert html.count("<video") == 24
+    assert html.count('class="seedance-page-radio"') == 2 and html.count(" checked>") == 1
+    assert "page 1 of 2 · videos 1–12 of 24" in html and "page 2 of 2 · videos 13–24" in html
+    assert html.count("next ›") == 1 and html.count("‹ prev") == 1
+    srcs = re.findall(r'<video src="([^"]+)"', html)
+    assert all((tmp_path / s).is_file() for s in srcs)  # file-backed, relative to the cwd
+    assert "seed=1 · rt=16:9" in html and "seed=6 · rt=4:3" in html
+    plain = cap.outputs[-1].data["text/plain"]
+    assert plain.splitlines()[0].endswith("24 done · 0 running · 0 queued · 0 waiting · 0 failed")
+    # no line per job printed while waiting: one closing line
+    assert cap.stdout.count("[seedance]") == 1 and "24 done" in cap.stdout
+
+
+def test_a_small_sweep_keeps_a_tile_per_video(shell):
+    assert THRESHOLD == 8
+    with capture_output() as cap:
+        shell.run_cell_magic("seedance", "--model 1.0-pro-fast --rs 480p --dur 2 "
+                             "--sweep seed=1,2,3,4,5,6,7,8", f"koi in a pond {NO_RENDER}")
+    html = final_html(cap)
+    assert "seedance-summary" not in html and html.count("<video") == 8
+
+
+def test_wait_all_of_many_jobs_shows_one_summary(shell):
+    with capture_output() as cap:
+        jobs = [_jobs.submit(f"a lantern {NO_RENDER}", model="1.0-pro-fast", resolution="480p", duration=2,
+                             seed=s) for s in range(1, 11)]
+        done = _jobs.wait_all(jobs)
+    assert done == jobs and all(j.status == "succeeded" for j in jobs)
+    outputs = cap.outputs
+    assert all("seedance-summary" in o.data["text/html"] for o in outputs)
+    assert len(set(display_ids(cap))) == 1 and not outputs[0].update
+    html = final_html(cap)
+    assert "wait_all: 10 jobs" in html and ">10 done<" in html and html.count("<video") == 10
+    assert "page 1 of 1" in html
+
+
+def test_wait_all_of_a_few_jobs_shows_nothing(shell):
+    with capture_output() as cap:
+        jobs = [_jobs.submit(f"a lantern {NO_RENDER}", model="1.0-pro-fast", resolution="480p", duration=2,
+                             seed=s) for s in (1, 2)]
+        _jobs.wait_all(jobs)
+    assert cap.outputs == [] and all(j.status == "succeeded" for j in jobs)
+
+
+def test_jobs_summarizes_by_cell_and_all_lists_every_job(shell):
+    with capture_output():
+        shell.run_cell_magic("seedance", SWEEP_24, f"koi in a pond {NO_RENDER}")
+        shell.run_cell_magic("seedance", "--model 1.0-pro-fast --rs 480p --dur 2",
+                             f"a red kite {NO_RENDER} --seed 9")
+    with capture_output() as cap:
+        shell.run_line_magic("seedance", "jobs")
+    html = final_html(cap)
+    assert "25 jobs in this kernel: 25 done" in html and "<video" not in html
+    rows = re.findall(r"<tr><td>(.*?)</td><td>(\d+)</td><td>(\d+)</td>", html)
+    assert [(n, done) for _label, n, done in rows] == [("24", "24"), ("1", "1")]
+    assert "sweep of 24 over seed, ratio: koi in a pond" in rows[0][0]
+    assert "1 video: a red kite" in rows[1][0]
+    with capture_output() as cap:
+        shell.run_line_magic("seedance", "jobs --all")
+    full = final_html(cap)
+    assert full.count("<tr>") == 26  # a header and one row per job
+    tasks = {j.task_id for j in shell.user_ns["_seedance_jobs"]}
+    assert all(t in full for t in tasks)
+    with pytest.raises(UsageError, match=r"%seedance jobs \[--all\]"):
+        shell.run_line_magic("seedance", "jobs --everything")
+
+
+def test_gallery_pages_hold_twelve(shell):
+    assert PER_PAGE == 12
