@@ -357,3 +357,40 @@ def test_fewer_commits_per_job(tmp_path):
         assert _settle(batch) == ["succeeded"]
         assert all(j.last_frame_path for j in batch)
     assert counted.total <= 7 * 6, counted.by_statement
+
+
+# --- waiting jobs end cleanly ---------------------------------------------------------------
+
+def test_a_waiting_job_cancelled_is_never_sent(tmp_path):
+    with Emulator(speed=100, run_seconds=1, concurrency={"1.0-pro-fast": 1}, **FAST) as emu, \
+            isolated_jobs(tmp_path) as mgr:
+        # two stalled tasks: one runs for ever, one stays queued: the queued slot stays full
+        for i in range(2):
+            _submit(emu, f"stall {i} [emu:stall]", limits={"queued": 1})
+        waiting = _submit(emu, "behind", limits={"queued": 1})
+        deadline = time.monotonic() + 10
+        while waiting.status != "waiting":
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        waiting.cancel()
+        with pytest.raises(Exception, match="cancelled before it was sent"):
+            waiting.wait(10)
+        assert waiting.status == "cancelled"
+        row = mgr.ledger().get(waiting.ledger_id)
+        assert (row["status"], row["task_id"], row["sent_at"]) == ("cancelled", None, None)
+        assert _creates(emu) == 2
+
+
+def test_a_job_still_waiting_at_its_deadline_is_rejected_unsent(tmp_path):
+    with Emulator(speed=100, run_seconds=1, concurrency={"1.0-pro-fast": 1}, **FAST) as emu, \
+            isolated_jobs(tmp_path) as mgr:
+        # two stalled tasks: one runs for ever, one stays queued: the queued slot stays full
+        for i in range(2):
+            _submit(emu, f"stall {i} [emu:stall]", limits={"queued": 1})
+        late = _submit(emu, "too late", limits={"queued": 1}, timeout=1.0)
+        with pytest.raises(Exception, match="nothing was created or billed"):
+            late.wait(10)
+        assert late.status == "rejected"
+        row = mgr.ledger().get(late.ledger_id)
+        assert (row["status"], row["sent_at"]) == ("rejected", None)
+        assert _creates(emu) == 2

@@ -14,6 +14,7 @@ Screenshots: test-artifacts/cards-running.png and cards-running-dark.png. Withou
 """
 from __future__ import annotations
 
+import re
 import sys
 import time
 
@@ -172,10 +173,12 @@ def test_running_card_ticks_and_says_why_it_cannot_cancel(lab, page):
     page.wait_for_timeout(500)
     page.screenshot(path=str(ARTIFACTS / "cards-running.png"))
     # the dark theme: the card's colours are JupyterLab's variables
-    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").first.click()
-    page.locator(".lm-Menu:visible .lm-Menu-itemLabel", has_text="Theme").last.hover()
-    page.locator(".lm-Menu:visible .lm-Menu-itemLabel",
-                 has_text="JupyterLab Dark").last.click()
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Settings$")).first.click()
+    for label in ("Theme", "JupyterLab Dark"):
+        item = page.locator(".lm-Menu:visible .lm-Menu-itemLabel",
+                            has_text=re.compile(f"^{label}$")).last
+        item.wait_for(timeout=10_000)
+        item.hover() if label == "Theme" else item.click()
     page.wait_for_selector("body[data-jp-theme-light='false']", state="attached",
                            timeout=30_000)
     page.wait_for_timeout(700)

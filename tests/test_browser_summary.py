@@ -123,14 +123,14 @@ def test_a_24_video_sweep_is_one_paged_summary(lab, page):
     sweep = page.locator(".jp-Notebook .jp-CodeCell").nth(1)
 
     # live: the widget, paged with buttons while videos are still being made
-    sweep.locator(".seedance-summary .seedance-next").wait_for(timeout=120_000)
+    sweep.locator(".seedance-summary .seedance-next").first.wait_for(timeout=120_000)
     page.wait_for_function(
         "() => { const l = document.querySelector('.seedance-summary .seedance-page-label');"
         " return l && / of 2 /.test(l.textContent) }", timeout=180_000)
     done = sweep.locator('.seedance-count[data-kind="done"]').inner_text()
     assert done != "24 done", "the sweep ended before the live pages could be checked"
     assert _label(page).startswith("page 1 of 2 · videos 1–12")
-    sweep.locator(".seedance-next").click()
+    sweep.locator(".seedance-next").first.click()
     page.wait_for_function(
         "() => /^page 2 of 2/.test(document.querySelector("
         "'.seedance-summary .seedance-page-label').textContent)", timeout=10_000)
@@ -152,7 +152,7 @@ def test_a_24_video_sweep_is_one_paged_summary(lab, page):
     assert _label(page) == "page 2 of 2 · videos 13–24 of 24"
     _wait_visible_playable(page, 12)
     second = {v["src"] for v in _visible_videos(page)}
-    sweep.locator("label.seedance-prev:visible").click()
+    sweep.locator("label.seedance-prev:visible").first.click()
     assert _label(page) == "page 1 of 2 · videos 1–12 of 24"
     _wait_visible_playable(page, 12)
     first = {v["src"] for v in _visible_videos(page)}
@@ -170,6 +170,8 @@ def test_a_24_video_sweep_is_one_paged_summary(lab, page):
     assert "application/vnd.jupyter.widget-view+json" not in outputs[0]["data"]
     page.reload()
     page.wait_for_selector(".seedance-summary .seedance-gallery", timeout=90_000)
-    page.locator("label.seedance-next:visible").first.click()
+    # it opens on the page the widget showed when the sweep ended, and still turns
     assert _label(page) == "page 2 of 2 · videos 13–24 of 24"
+    page.locator("label.seedance-prev:visible").first.click()
+    assert _label(page) == "page 1 of 2 · videos 1–12 of 24"
     _wait_visible_playable(page, 12)

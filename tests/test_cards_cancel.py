@@ -99,15 +99,33 @@ def test_cancel_prints_one_line_for_a_queued_task_and_ends_neutral(shell, engine
     assert card.cancel.disabled
 
 
-def test_cancel_prints_one_line_when_the_gateway_refuses(shell, engine, capsys):
+def test_cancel_prints_one_line_for_a_running_task_and_sends_nothing(shell, engine, capsys):
     hare, _fox = _running_and_queued()
     capsys.readouterr()
-    shell.run_line_magic("seedance", "cancel hare")  # running: 409 at the gateway
+    shell.run_line_magic("seedance", "cancel hare")
     assert _lines(capsys) == [
         "job hare cannot be cancelled: the task is already running; the emulator "
         "(ark dialect) cancels only queued tasks"]
-    assert _deletes(engine) == 1 and hare.status == "running" and not hare.done
+    # no DELETE: the gateway would refuse it, or, had the task just succeeded, delete it
+    assert _deletes(engine) == 0 and hare.status == "running" and not hare.done
     assert "cancel refused" in hare.warning
+
+
+def test_cancel_prints_one_line_when_the_gateway_refuses(shell, tmp_path, monkeypatch, capsys):
+    # the client still says queued (its first status read is a minute away) while the
+    # gateway already runs the task: the DELETE goes out and is refused with 409
+    monkeypatch.setattr(jobs.scheduler, "FIRST_CHECK_S", 60.0)
+    with real_engine(tmp_path, monkeypatch) as engine:
+        defaults.poll_interval = 60.0
+        job = jobs.submit("a stalled hare [emu:stall]", name="hare", **KW)
+        engine.wait_sent([job])
+        _until(lambda: _gateway_read(engine, job.task_id).json()["status"] == "running")
+        capsys.readouterr()
+        shell.run_line_magic("seedance", "cancel hare")
+        assert _lines(capsys) == [
+            "job hare cannot be cancelled: the task is already running; the emulator "
+            "(ark dialect) cancels only queued tasks"]
+        assert _deletes(engine) == 1 and "cancel refused" in job.warning
 
 
 @pytest.mark.parametrize("emulate", ["comet", "acedata"])

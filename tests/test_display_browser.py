@@ -5,6 +5,7 @@ dark), and the saved notebook keeps the PNG for GitHub, nbviewer and exports.
 Screenshots: test-artifacts/display-*.png."""
 from __future__ import annotations
 
+import re
 import sys
 import time
 from pathlib import Path
@@ -52,12 +53,27 @@ def lab(tmp_path_factory):
                     browser.close()
 
 
+def _menu(page, *path: str) -> None:
+    """Click through the menu bar by exact labels, e.g. ("Run", "Run All Cells")."""
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{path[0]}$")).first.click()
+    for label in path[1:]:
+        item = page.locator(".lm-Menu:visible .lm-Menu-itemLabel",
+                            has_text=re.compile(f"^{re.escape(label)}$")).last
+        item.wait_for(timeout=10_000)
+        if label == path[-1]:
+            item.click()
+        else:
+            item.hover()
+
+
 def _outputs(page, index: int) -> dict:
-    """What the code cell at `index` shows."""
+    """What the code cell at `index` shows; `n` counts outputs other than printed text
+    (the emulator's one-time notice)."""
     return page.evaluate(
         """i => { const cell = document.querySelectorAll('.jp-Notebook .jp-CodeCell')[i];
           const area = cell.querySelector('.jp-OutputArea');
-          const kids = [...area.querySelectorAll(':scope > .jp-OutputArea-child')];
+          const kids = [...area.querySelectorAll(':scope > .jp-OutputArea-child')].filter(
+            k => !k.querySelector('[data-mime-type^="application/vnd.jupyter.std"]'));
           const vids = [...area.querySelectorAll('video')].map(v => {
             const r = v.getBoundingClientRect(); return [Math.round(r.width), Math.round(r.height)] });
           return {n: kids.length, text: area.innerText, videos: vids,
@@ -81,8 +97,7 @@ def test_outputs_in_jupyterlab(lab):
         "() => [...document.querySelectorAll('.jp-StatusBar-TextItem')]"
         ".some(e => /\\| Idle$/.test(e.textContent.trim()))", timeout=120_000)
     for _ in range(3):  # a click during the kernel's start-up can be dropped
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.locator(".lm-Menu:visible .lm-Menu-itemLabel", has_text="Run All Cells").last.click()
+        _menu(page, "Run", "Run All Cells")
         try:
             page.wait_for_function(
                 "() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell "
@@ -107,9 +122,7 @@ def test_outputs_in_jupyterlab(lab):
     assert dry["n"] == 1 and "dry run: nothing sent" in dry["text"]
     light = _muted_luminance(page)
 
-    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").first.click()
-    page.locator(".lm-Menu:visible .lm-Menu-itemLabel", has_text="Theme").last.hover()
-    page.locator(".lm-Menu:visible .lm-Menu-itemLabel", has_text="JupyterLab Dark").last.click()
+    _menu(page, "Settings", "Theme", "JupyterLab Dark")
     page.wait_for_selector("body[data-jp-theme-light='false']", state="attached",
                            timeout=30_000)
     page.wait_for_timeout(700)

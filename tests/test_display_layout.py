@@ -74,6 +74,8 @@ def test_gallery_of_mixed_ratios_has_equal_tiles_titles_and_one_estimate_line(tm
     assert "4 videos · 2.0-fast 720p 5 s · ~436k tokens · free on the emulator" in html
     assert "no known price" not in html
     assert "image/png" not in bundle  # one video still running: no contact sheet yet
+    # while the display still updates, posters are linked files, not data
+    assert 'poster="seedance-output/a.poster.png"' in html and "base64" not in html
 
 
 def test_finished_gallery_carries_a_contact_sheet(tmp_path):
@@ -85,6 +87,7 @@ def test_finished_gallery_carries_a_contact_sheet(tmp_path):
     assert sheet.format == "PNG" and sheet.width <= 640
     assert _tiles_in_first_row(sheet) == 3  # two stills and the failed tile's empty box
     assert "OutputVideoSensitiveContentDetected" in bundle["text/html"]
+    assert bundle["text/html"].count('poster="data:image/png;base64,') == 2  # saved as data
 
 
 def test_jobs_without_sweep_fields_are_titled_by_name_or_prompt(tmp_path):

@@ -133,3 +133,28 @@ def test_magic_history_views_after_a_cell(tmp_path, monkeypatch):
         with pytest.raises(UsageError, match="--all"):
             shell.run_line_magic("seedance", "history --everything")
     defaults.reset()
+
+
+def test_a_result_reused_by_this_kernel_is_in_its_history(tmp_path, monkeypatch):
+    import sqlite3
+
+    monkeypatch.chdir(tmp_path)
+    defaults.reset()
+    shell = make_shell()
+    cell = ("--wait --model 1.0-pro-fast --rs 480p", "a paper crane --dur 2")
+    with real_engine(tmp_path, monkeypatch):
+        with capture_output():
+            shell.run_cell_magic("seedance", *cell)
+        ledger = defaults.ledger_file()
+    conn = sqlite3.connect(ledger)  # as if an earlier kernel had made it
+    conn.execute("UPDATE tasks SET owner = 'elsewhere:1'")
+    conn.commit()
+    conn.close()
+    with real_engine(tmp_path, monkeypatch) as engine:  # a new kernel's jobs, same ledger
+        assert len(shell.run_line_magic("seedance", "history")) == 0
+        with capture_output():
+            shell.run_cell_magic("seedance", *cell)
+        assert shell.user_ns["_seedance_job"].reused and engine.creates() == 0
+        [row] = shell.run_line_magic("seedance", "history")
+        assert row["prompt"] == "a paper crane" and row["status"] == "succeeded"
+    defaults.reset()

@@ -28,6 +28,13 @@ def engine(tmp_path, monkeypatch):
         yield eng
 
 
+def _generate(panel):
+    """Press Generate; the job it enqueued, or None (nothing sent)."""
+    before = len(panel.jobs)
+    panel.generate.click()
+    return panel.jobs[-1] if len(panel.jobs) > before else None
+
+
 def test_every_line_option_of_the_magic_has_a_control():
     panel = Panel(provider="emulator")
     magic = {f.name for f in fields.FIELDS if f.options}
@@ -48,12 +55,12 @@ def test_untouched_form_sends_no_setting_and_leaves_audio_to_the_gateway(engine)
     panel.prompt.value = "a red kite"
     assert panel.audio.label == "default (on)" and panel.audio.value is None
     assert panel.request_kwargs() == {"provider": "emulator", "model": "2.0-fast"}
-    engine.wait_sent([panel._on_generate()])
+    engine.wait_sent([_generate(panel)])
     [body] = engine.bodies
     assert "generate_audio" not in body and "resolution" not in body and "seed" not in body
     panel.audio.value = False  # "off" is sent as false
     panel.prompt.value = "a blue kite"
-    engine.wait_sent([panel._on_generate()])
+    engine.wait_sent([_generate(panel)])
     assert engine.bodies[1]["generate_audio"] is False
 
 
@@ -69,7 +76,7 @@ def test_new_controls_reach_the_wire(engine):
     panel.seed.value = 5
     panel.watermark.value = True
     assert panel.problems.value == "" and "tokens" in panel.estimate.value
-    engine.wait_sent([panel._on_generate()])
+    engine.wait_sent([_generate(panel)])
     [body] = engine.bodies
     assert {k: body[k] for k in ("resolution", "frames", "service_tier",
                                  "execution_expires_after", "callback_url", "seed",
@@ -88,7 +95,7 @@ def test_bad_typed_values_are_problems_and_send_nothing(engine):
     panel.execution_expires_after.value = ""
     panel.callback_url.value = "ftp://x"
     assert "http(s) URL" in panel.problems.value
-    assert panel._on_generate() is None and engine.nothing_sent()
+    assert _generate(panel) is None and engine.nothing_sent()
 
 
 def test_reference_media_by_role_on_25(engine, tmp_path):
@@ -106,7 +113,7 @@ def test_reference_media_by_role_on_25(engine, tmp_path):
     assert panel.mode == "edit"
     assert panel.choices("ratio") == ["adaptive"]  # an edit is adaptive only (§3)
     panel.prompt.value = "make it night"
-    engine.wait_sent([panel._on_generate()])
+    engine.wait_sent([_generate(panel)])
     [body] = engine.bodies
     roles = [c.get("role") for c in body["content"] if c["type"] != "text"]
     assert roles == ["reference_image", "reference_image", "reference_video"]
@@ -121,7 +128,7 @@ def test_a_flag_that_disagrees_with_a_control_is_a_conflict(engine):
     assert panel.conflicts == ["--rs 1080p in the prompt conflicts with the form's "
                                "Resolution 720p; change one of them"]
     assert "--rs 1080p" in panel.problems.value and "Resolution 720p" in panel.problems.value
-    assert panel._on_generate() is None and engine.nothing_sent()
+    assert _generate(panel) is None and engine.nothing_sent()
     panel.duration.value = 5
     panel.prompt.value = "a cat --frames 121"
     assert "--frames 121 in the prompt and the form's Duration (s) 5: give only one " \
@@ -131,14 +138,17 @@ def test_a_flag_that_disagrees_with_a_control_is_a_conflict(engine):
     panel.prompt.value = "a cat --rs 720p --seed 3"
     assert panel.conflicts == [] and panel.problems.value == ""
     assert "resolution" not in panel.request_kwargs()
-    job = panel._on_generate()
+    job = _generate(panel)
     engine.wait_sent([job])
     assert (job.request.resolution, job.request.seed) == ("720p", 3)
 
 
 def _dry_run(text: str):
+    """The request a dry run of the cell builds (its output holds the requests)."""
     shell = make_shell()
-    return shell.run_cell(text).result
+    result = shell.run_cell(text).result
+    [request] = getattr(result, "requests", [result])
+    return request
 
 
 def test_copy_as_cell_round_trips_through_a_real_shell(tmp_path):
@@ -156,8 +166,9 @@ def test_copy_as_cell_round_trips_through_a_real_shell(tmp_path):
     panel.execution_expires_after.value = "3600"
     panel.callback_url.value = "https://example.com/cb?a=1&b=2"
     panel.name.value = "den at dusk"
-    text = panel._on_copy()
-    assert text == panel.cell and "&lt;" not in text
+    panel.copy.click()
+    text = panel.cell
+    assert "fox's" in text and "fox&#x27;s" in panel.copy_out.value  # escaped in the box
     line, body = text.split("\n", 1)
     assert line.startswith("%%seedance --provider emulator --model 1.0-pro --image ")
     assert "--name 'den at dusk'" in line and "--tier flex" in line
@@ -187,6 +198,38 @@ def test_copy_as_cell_round_trip_per_model(model, setup):
     want = panel.build()
     got = _dry_run(panel._on_copy().replace("%%seedance", "%%seedance --dry-run", 1))
     assert got.to_dict() == want.to_dict()
+
+
+def test_an_image_only_cell_round_trips(tmp_path):
+    """No prompt: the cell's body is an empty line (IPython refuses an empty body)."""
+    panel = Panel(provider="emulator")
+    panel.model.value = "1.0-pro-fast"
+    panel.first_frame.value = (png_upload((90, 90, 20)),)
+    panel.copy.click()
+    assert panel.cell.endswith("\n\n") and "--image " in panel.cell
+    got = _dry_run(panel.cell.replace("%%seedance", "%%seedance --dry-run", 1))
+    assert got.to_dict() == panel.build().to_dict() and got.mode == "first"
+
+
+def test_buttons_pressed_from_another_thread_only_enqueue(engine, capsys):
+    """JupyterLab 4.4+ with ipykernel 7 may run a click on another thread: the click
+    validates and submits; the job runs on the engine's threads, nothing is printed."""
+    import threading
+
+    panel = Panel(provider="emulator")
+    panel.model.value = "1.0-pro-fast"
+    panel.resolution.value = "480p"
+    panel.duration.value = 2
+    panel.prompt.value = "a paper plane"
+    clicks = threading.Thread(target=lambda: (panel.copy.click(), panel.generate.click()))
+    clicks.start()
+    clicks.join(10)
+    assert not clicks.is_alive() and panel.cell.endswith("\na paper plane")
+    [job] = panel.jobs
+    assert panel.cards[0].job is job
+    job.wait(60)
+    assert capsys.readouterr().out == ""
+    assert engine.creates() == 1
 
 
 def test_copy_refuses_a_conflicting_form():

@@ -82,6 +82,29 @@ def test_a_new_panel_shows_this_folders_recent_jobs_and_resumes_unfinished_ones(
             jobs.manager().stop()
 
 
+def test_a_recorded_draft_still_offers_its_final_after_a_restart(tmp_path, monkeypatch):
+    from seedance_nb import jobs
+
+    from _emulator_helpers import NO_RENDER
+
+    with real_engine(tmp_path, monkeypatch, render_module="_emulator_helpers") as engine:
+        draft = jobs.submit(f"a koi pond {NO_RENDER}", provider="emulator", model="2.5",
+                            draft=True, duration=4).wait(60)
+        _restart()
+        try:
+            panel = Panel(provider="emulator")
+            [card] = panel.cards_box.children
+            assert isinstance(card.job, PastJob) and card.job.task_id == draft.task_id
+            assert not card.final.button.disabled  # the draft succeeded, 7 days left
+            card.final.button.click()
+            final = card.final.final_job.wait(60)
+            assert final.request.mode == "final" and final.request.resolution == "1080p"
+            assert engine.wire()[-1].draft_task_id == draft.task_id
+            assert engine.creates() == 2
+        finally:
+            jobs.manager().stop()
+
+
 def test_a_folder_without_a_ledger_shows_no_cards_and_creates_no_file(tmp_path):
     defaults.output_dir = str(tmp_path / "fresh")
     panel = Panel(provider="emulator")

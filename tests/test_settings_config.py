@@ -21,7 +21,7 @@ from seedance_nb.emulator import Emulator
 from seedance_nb.errors import WaitTimeout
 from seedance_nb.ledger import Ledger
 
-from _client_helpers import isolated_jobs
+from _client_helpers import isolated_jobs, pick_model
 from _magic_helpers import fresh_modules, make_shell
 
 KEY = "sk-settingstest-0123456789abcdef"
@@ -102,12 +102,13 @@ def test_provider_base_url_key_endpoints_and_paths_reach_the_job(shell, emu, tmp
 def test_emulator_base_url_and_emulate_reach_the_wire(shell, emu):
     config(shell, 'Seedance.provider = "emulator"')
     config(shell, f'Seedance.base_url = "{emu.base_url}"')
+    family, seconds = pick_model("comet", "t2v")
     config(shell, 'Seedance.emulate = "comet"')
-    config(shell, 'Seedance.model = "1.0-pro-fast"')
+    config(shell, f'Seedance.model = "{family}"')
     with capture_output():
-        shell.run_cell_magic("seedance", "--no-wait --rs 480p", "a boat --dur 2")
+        shell.run_cell_magic("seedance", "--no-wait --rs 480p", f"a boat --dur {seconds}")
     job = sent(shell.user_ns["_seedance_job"])
-    assert job.request.dialect == "comet" and job.request.family == "1.0-pro-fast"
+    assert job.request.dialect == "comet" and job.request.family == family
     assert job.settings.base_url == emu.base_url  # comet routes sit at the root
     assert creates(emu)["comet"] == 1 and creates(emu)["ark"] == 0
 
@@ -183,7 +184,9 @@ def test_resume_without_a_key_says_so_and_contacts_nothing(shell, emu):
         config(shell, "Seedance.api_key = None")
         with capture_output() as cap:
             shell.run_line_magic("seedance", "resume")
-        assert "no API key for provider 'ark'" in cap.stdout
+        said = cap.stdout + "".join(o.data.get("text/html", "") for o in cap.outputs)
+        assert "no API key for provider &#x27;ark&#x27;" in said or \
+            "no API key for provider 'ark'" in said
         assert [j for j in mgr.jobs if not j.done] == []
     finally:
         mgr.stop()

@@ -11,7 +11,7 @@ from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
 from seedance_nb import jobs as _jobs
-from seedance_nb.display_summary import PER_PAGE, THRESHOLD
+from seedance_nb.display_summary import THRESHOLD
 
 from _emulator_helpers import NO_RENDER
 from _magic_helpers import make_shell, real_engine
@@ -32,6 +32,11 @@ def shell(tmp_path, monkeypatch):
         sh = make_shell()  # real_engine reset the settings: wait and embed "auto"
         sh.engine = eng
         yield sh
+
+
+def lantern(seed: int):
+    return _jobs.submit(f"a lantern {NO_RENDER}", model="1.0-pro-fast", resolution="480p",
+                        duration=2, seed=seed)
 
 
 def display_ids(cap) -> list[str]:
@@ -58,12 +63,15 @@ def test_a_24_video_sweep_is_one_summary_with_pages(shell, tmp_path):
     assert html.count("<video") == 24
     assert html.count('class="seedance-page-radio"') == 2 and html.count(" checked>") == 1
     assert "page 1 of 2 · videos 1–12 of 24" in html and "page 2 of 2 · videos 13–24" in html
-    assert html.count("next ›") == 1 and html.count("‹ prev") == 1
+    # prev and next above and below each page, greyed where there is no such page
+    assert html.count('class="seedance-next"') == 2 and html.count('class="seedance-prev"') == 2
+    assert html.count("seedance-next-off") == 2 and html.count("seedance-prev-off") == 2
     srcs = re.findall(r'<video src="([^"]+)"', html)
     assert all((tmp_path / s).is_file() for s in srcs)  # file-backed, relative to the cwd
     assert "seed=1 · rt=16:9" in html and "seed=6 · rt=4:3" in html
     plain = cap.outputs[-1].data["text/plain"]
-    assert plain.splitlines()[0].endswith("24 done · 0 running · 0 queued · 0 waiting · 0 failed")
+    assert plain.splitlines()[0].endswith(
+        "24 done · 0 running · 0 queued · 0 waiting · 0 failed")
     # no line per job printed while waiting: one closing line
     assert cap.stdout.count("[seedance]") == 1 and "24 done" in cap.stdout
 
@@ -79,8 +87,7 @@ def test_a_small_sweep_keeps_a_tile_per_video(shell):
 
 def test_wait_all_of_many_jobs_shows_one_summary(shell):
     with capture_output() as cap:
-        jobs = [_jobs.submit(f"a lantern {NO_RENDER}", model="1.0-pro-fast", resolution="480p", duration=2,
-                             seed=s) for s in range(1, 11)]
+        jobs = [lantern(s) for s in range(1, 11)]
         done = _jobs.wait_all(jobs)
     assert done == jobs and all(j.status == "succeeded" for j in jobs)
     outputs = cap.outputs
@@ -93,8 +100,7 @@ def test_wait_all_of_many_jobs_shows_one_summary(shell):
 
 def test_wait_all_of_a_few_jobs_shows_nothing(shell):
     with capture_output() as cap:
-        jobs = [_jobs.submit(f"a lantern {NO_RENDER}", model="1.0-pro-fast", resolution="480p", duration=2,
-                             seed=s) for s in (1, 2)]
+        jobs = [lantern(s) for s in (1, 2)]
         _jobs.wait_all(jobs)
     assert cap.outputs == [] and all(j.status == "succeeded" for j in jobs)
 
@@ -107,7 +113,8 @@ def test_jobs_summarizes_by_cell_and_all_lists_every_job(shell):
     with capture_output() as cap:
         shell.run_line_magic("seedance", "jobs")
     html = final_html(cap)
-    assert "25 jobs in this kernel: 25 done" in html and "<video" not in html
+    assert "25 jobs in this kernel: 25 done" in html
+    assert html.count("<video") == 25 and "page 3 of 3 · video 25 of 25" in html
     rows = re.findall(r"<tr><td>(.*?)</td><td>(\d+)</td><td>(\d+)</td>", html)
     assert [(n, done) for _label, n, done in rows] == [("24", "24"), ("1", "1")]
     assert "sweep of 24 over seed, ratio: koi in a pond" in rows[0][0]
@@ -122,5 +129,25 @@ def test_jobs_summarizes_by_cell_and_all_lists_every_job(shell):
         shell.run_line_magic("seedance", "jobs --everything")
 
 
-def test_gallery_pages_hold_twelve(shell):
-    assert PER_PAGE == 12
+def test_live_frontend_sweep_shows_the_widget_then_the_saved_summary(shell, monkeypatch):
+    import time
+
+    from seedance_nb import magics
+
+    monkeypatch.setattr(magics, "live_frontend", lambda shell: True)
+    with capture_output() as cap:
+        shell.run_cell_magic("seedance", "--no-wait " + SWEEP_24.replace("6 --", "6,7 --"),
+                             f"a heron {NO_RENDER}")
+        jobs = shell.user_ns["_seedance_jobs"]
+        assert len(jobs) == 28 and not all(j.done for j in jobs)  # the cell returned at once
+        first = cap.outputs[0].data
+        assert "application/vnd.jupyter.widget-view+json" in first
+        _jobs.wait_all(jobs, summary=False)
+        deadline = time.monotonic() + 20
+        while "text/html" not in cap.outputs[-1].data and time.monotonic() < deadline:
+            time.sleep(0.05)
+    last = cap.outputs[-1]
+    assert last.update and list(last.data) == ["text/html", "text/plain"]
+    assert ">28 done<" in last.data["text/html"] and len(set(display_ids(cap))) == 1
+    # nothing printed but the once-per-process emulator notice (main thread, at submit)
+    assert cap.stdout.replace(_jobs.EMULATOR_NOTICE + "\n", "") == ""

@@ -61,7 +61,8 @@ def test_counts_cover_every_status_and_waiting_is_shown():
     assert counts == {"done": 0, "running": 1, "queued": 2, "waiting": 1, "failed": 2,
                       "cancelled": 1, "unknown": 1}
     line = ds.status_line(ds.Tally(jobs))
-    assert line == "0 done · 1 running · 2 queued · 1 waiting · 2 failed · 1 cancelled · 1 unknown"
+    assert line == ("0 done · 1 running · 2 queued · 1 waiting · 2 failed · 1 cancelled · "
+                    "1 unknown")
 
 
 def test_waiting_count_hidden_where_the_client_has_no_such_status(monkeypatch):
@@ -173,7 +174,7 @@ class Handle:
         self.updates.append(data)
 
 
-def test_live_output_hands_over_to_saved_html_when_settled(clips, monkeypatch):
+def test_live_output_hands_over_to_saved_html_when_settled(clips, monkeypatch, capsys):
     jobs, paths = many(10, clips)
     shown = []
     monkeypatch.setattr("IPython.display.display",
@@ -194,6 +195,9 @@ def test_live_output_hands_over_to_saved_html_when_settled(clips, monkeypatch):
     assert final["text/html"].count("<video") == 10 and ">10 done<" in final["text/html"]
     jobs[0].progress = 50  # nothing more is sent once settled
     assert len(out.handle.updates) == 1
+    assert all(out.refresh not in j._trait_notifiers.get("status", {}).get("change", [])
+               for j in jobs)  # the jobs let go of the output and its widget
+    assert capsys.readouterr().out == ""  # nothing printed from the job threads
 
 
 def test_jobs_tables_group_by_cell(clips):
@@ -210,3 +214,24 @@ def test_jobs_tables_group_by_cell(clips):
         "0 waiting · 0 failed, 0 tokens"]
     full = jobs_list_bundle(jobs)
     assert full["text/html"].count("<tr>") == 13 and "out/c0.mp4" in full["text/html"]
+
+
+def test_live_clock_moves_without_job_events(clips, monkeypatch):
+    import time
+
+    from seedance_nb.ui import summary
+
+    jobs, _ = many(10, clips)
+    monkeypatch.setattr("IPython.display.display",
+                        lambda data, raw=False, display_id=False: Handle())
+    monkeypatch.setattr(summary, "TICK_S", 0.02)
+    out = SummaryOutput(jobs, title="sweep", live=True).show()
+    clock = Clock()
+    out.tally._clock = clock
+    out.follow()
+    clock.now = out.tally.started_at + 75
+    deadline = time.monotonic() + 5
+    while "1 min 15 s elapsed" not in out.view.head.value and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert "1 min 15 s elapsed · ETA unknown" in out.view.head.value
+    out._final = True  # ends the ticking thread

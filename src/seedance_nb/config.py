@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from traitlets import Dict, Enum, Float, TraitError, Unicode, default, validate
+from traitlets import Dict, Enum, Float, TraitError, Undefined, Unicode, default, validate
 from traitlets.config import Configurable
 
 from . import catalog
@@ -101,8 +101,9 @@ class Seedance(Configurable):
                       help="TOML file adding or changing model families (SEEDANCE_CATALOG wins "
                            "when both are set)").tag(config=True)
     emulator_speed = Float(None, allow_none=True,
-                           help="speed of an emulator this kernel starts (default: "
-                                "its own)").tag(config=True)
+                           help="speed for an emulator this kernel starts (reserved: "
+                                "not applied yet, the emulator starts at its own "
+                                "speed)").tag(config=True)
 
     # -- checks: a bad value is refused with one line and the old value stays -----------
 
@@ -155,13 +156,8 @@ class Seedance(Configurable):
 
     @validate("catalog")
     def _use_catalog(self, proposal: Any) -> Optional[str]:
-        from .catalog_file import catalog_path, use_catalog_file
-
         value = (proposal.value or "").strip() or None
-        try:
-            use_catalog_file(catalog_path(value))
-        except SeedanceConfigError as exc:
-            raise TraitError(str(exc)) from None
+        _install_catalog(value)
         return value
 
     # -- reading ------------------------------------------------------------------------
@@ -197,6 +193,9 @@ class Seedance(Configurable):
         return str.__str__(self.api_key) if self.api_key else None
 
     def update_config(self, config: Any) -> None:
+        given = config.Seedance.get("catalog", Undefined) if "Seedance" in config else Undefined
+        if given is not Undefined and ((given or "").strip() or None) == self.catalog:
+            _install_catalog(self.catalog)  # the same file again: read it again (and the env)
         super().update_config(config)
         # %config merges the raw assignment into the config objects; keep it masked there
         if "Seedance" in config and "api_key" in config.Seedance and self.api_key:
@@ -207,6 +206,15 @@ class Seedance(Configurable):
     def __repr__(self) -> str:
         shown = ", ".join(f"{n}={v!r}" for n, v in self.as_dict().items())
         return f"Seedance({shown})"
+
+
+def _install_catalog(value: Optional[str]) -> None:
+    from .catalog_file import catalog_path, use_catalog_file
+
+    try:
+        use_catalog_file(catalog_path(value))
+    except SeedanceConfigError as exc:
+        raise TraitError(str(exc)) from None
 
 
 settings = Seedance()

@@ -93,7 +93,7 @@ def video_html(path: str | os.PathLike, *, embed: bool = False,
                max_embed_bytes: int = MAX_EMBED_BYTES, width: Optional[int] = 480,
                caption: str = "", last_frame: str | os.PathLike | None = None,
                make_preview: bool = True, box: Optional[tuple[int, int]] = None,
-               badge: str = "", poster: bool = True) -> str:
+               badge: str = "", poster: str = "data") -> str:
     """HTML showing a local video: `<video src=... controls playsinline>` and a download link.
 
     With `embed`, the file becomes a base64 `data:` URL unless it is bigger than
@@ -103,8 +103,10 @@ def video_html(path: str | os.PathLike, *, embed: bool = False,
     frame (or just a link) is shown, with one line saying why.
 
     The video is at most `width` px wide and tall, its aspect kept; `box` (w, h) fits
-    it inside a fixed box instead (gallery tiles). `poster` adds a small still as a
-    `data:` URL, so a saved notebook shows the frame where the file is not served.
+    it inside a fixed box instead (gallery tiles). `poster` "data" adds a small still
+    as a `data:` URL, so a saved notebook shows the frame where the file is not served;
+    "file" links the cached still instead (cheap while a display is still updating);
+    "" adds none.
     `badge` is HTML put after the caption (e.g. "reused · no charge").
     """
     from . import preview as _preview
@@ -128,7 +130,12 @@ def video_html(path: str | os.PathLike, *, embed: bool = False,
             note = (f"not embedded: {size / 1e6:.1f} MB is over the "
                     f"{max_embed_bytes / 1e6:.0f} MB embed limit; the video is served from the file")
     still = poster_png(path) if poster and path.is_file() else None
-    poster_attr = (f' poster="{_data_url(still, "image/png")}"' if still is not None else "")
+    poster_attr = ""
+    if still is not None:
+        url = (_data_url(still, "image/png") if poster == "data" or embed
+               else video_src(still, base_dir))
+        poster_attr = f' poster="{html.escape(url, quote=True)}"'
+
     if pv.path is not None:
         link = ("original: " + _link(path, base_dir, "mov" if box else path.name)
                 + ("" if box else ", for editing software"))
@@ -336,6 +343,22 @@ def _caption_bits(job: Any) -> list[str]:
     return bits
 
 
+def _short_caption(job: Any) -> str:
+    """Under one video: "2.0-fast · seed 3 · 108,900 tokens · task cgt-…" (the family,
+    not the wire id; the text/plain fallback keeps the full `job_caption`)."""
+    req, task = _get(job, "request"), _get(job, "task")
+    bits = [getattr(req, "family", None) or getattr(task, "model", None) or ""]
+    seed = getattr(task, "seed", None)
+    seed = getattr(req, "seed", None) if seed is None else seed
+    if seed is not None:
+        bits.append(f"seed {seed}")
+    if _get(job, "tokens") is not None:
+        bits.append(f"{job.tokens:,} tokens")
+    if _get(job, "task_id"):
+        bits.append(f"task {job.task_id}")
+    return " · ".join(b for b in bits if b)
+
+
 def job_caption(job: Any) -> str:
     """One line: task id, model, seed, tokens (what the text/plain fallback shows)."""
     bits = _caption_bits(job)
@@ -425,18 +448,19 @@ def _finished_video(job: Any) -> Optional[str]:
 
 def job_html(job: Any, *, embed: bool = False, base_dir: str | os.PathLike | None = None,
              max_embed_bytes: int = MAX_EMBED_BYTES, width: Optional[int] = 480,
-             box: Optional[tuple[int, int]] = None, estimate: bool = True) -> str:
+             box: Optional[tuple[int, int]] = None, estimate: bool = True,
+             poster: str = "data") -> str:
     """A job in any state: its video when done, else a status line (with the estimate
-    unless `estimate` is False) and the error. `box`: see `video_html`."""
+    unless `estimate` is False) and the error. `box`, `poster`: see `video_html`."""
     video = _finished_video(job)
     if video:
         # a tile's title and the grid's line say the rest: its caption is the tokens
         caption = (f"{job.tokens:,} tokens" if box and _get(job, "tokens") is not None
-                   else "" if box else ", ".join(_caption_bits(job)))
+                   else "" if box else _short_caption(job))
         return video_html(video, embed=embed, base_dir=base_dir, max_embed_bytes=max_embed_bytes,
                           width=width, caption=caption,
                           last_frame=_get(job, "last_frame_path"), box=box,
-                          badge=job_badge(job))
+                          badge=job_badge(job), poster=poster)
     if box is not None:
         return _tile_status(job, box)
     out = _status_html(job, estimate=estimate)
@@ -554,9 +578,12 @@ def gallery_bundle(jobs: Iterable[Any], *, fields: Iterable[str] = (), embed: bo
     titles = [tile_title(j, fields) for j in jobs]
     tiles, lines = [], []
     done = sum(1 for j in jobs if _get(j, "status") in _TERMINAL)
+    # while tiles still change, posters are linked files (each update stays small); the
+    # last render, the one a saved notebook keeps, carries them as data
+    poster = "data" if done == len(jobs) else "file"
     for job, title in zip(jobs, titles):
         body = job_html(job, embed=embed, base_dir=base_dir, max_embed_bytes=max_embed_bytes,
-                        box=box)
+                        box=box, poster=poster)
         tiles.append(f'<div class="seedance-tile" style="flex:0 0 auto;width:{box[0]}px">'
                      f'<div style="font-size:85%;font-weight:bold{_ONE_LINE}" '
                      f'title="{html.escape(title, quote=True)}">{html.escape(title)}</div>'

@@ -27,9 +27,14 @@ TILE_WIDTH = 240  # px; narrower than display's single-sweep tiles: more to a ro
 MAX_FAILURES_LISTED = 8
 
 _FAILED = frozenset({"failed", "expired", "rejected"})
-_COLOURS = {"done": "#2e7d32", "running": "#1565c0", "queued": "#6d6d6d",
-            "waiting": "#ef6c00", "failed": "#c62828", "cancelled": "#6d6d6d",
-            "unknown": "#ef6c00"}
+# Lab theme colours (dark themes look native) with light fallbacks elsewhere
+_COLOURS = {"done": "var(--jp-success-color1,#2e7d32)",
+            "running": "var(--jp-brand-color1,#1565c0)",
+            "queued": "var(--jp-ui-font-color2,#616161)",
+            "waiting": "var(--jp-warn-color1,#ef6c00)",
+            "failed": "var(--jp-error-color1,#c62828)",
+            "cancelled": "var(--jp-ui-font-color2,#616161)",
+            "unknown": "var(--jp-warn-color1,#ef6c00)"}
 _uids = itertools.count(1)
 #: the static pager's prev/next labels look like the live view's buttons
 _BUTTON = ("cursor:pointer;display:inline-block;padding:1px 10px;border-radius:2px;"
@@ -266,8 +271,8 @@ def head_html(tally: Tally, title: str, fields: Sequence[str] = ()) -> str:
     """The summary's top: title, coloured counts, tokens and cost, time and ETA, failures."""
     counts = tally.observe()
     spans = " · ".join(
-        f'<span class="seedance-count" data-kind="{k}" style="color:{_COLOURS[k] if n else "inherit"}'
-        f'{";font-weight:bold" if n else ""}">{n} {k}</span>'
+        f'<span class="seedance-count" data-kind="{k}" style="'
+        f'{f"color:{_COLOURS[k]};font-weight:bold" if n else ""}">{n} {k}</span>'
         for k, n in count_items(counts))
     parts = [f'<div class="seedance-summary-head" style="font-size:95%;line-height:1.5">'
              f"<b>{html.escape(title)}</b> · {spans}<br>"
@@ -277,7 +282,7 @@ def head_html(tally: Tally, title: str, fields: Sequence[str] = ()) -> str:
     if failed:
         shown = failed[:MAX_FAILURES_LISTED]
         more = len(failed) - len(shown)
-        parts.append('<div style="color:#c62828;font-size:85%">'
+        parts.append(f'<div style="color:{_COLOURS["failed"]};font-size:85%">'
                      + "<br>".join(html.escape(f) for f in shown)
                      + (f"<br>… and {more} more (%seedance jobs --all)" if more else "")
                      + "</div>")
@@ -354,6 +359,16 @@ def cached_tile(cache: dict, job: Any, box: tuple[int, int], fields: Sequence[st
     return hit[1]
 
 
+def _turn(uid: str, to: int, pages: int, kind: str) -> str:
+    """A prev/next "button": a label for page `to`'s radio, greyed where there is none
+    (both are always there, so the page label does not move)."""
+    text = "‹ prev" if kind == "prev" else "next ›"
+    if 0 <= to < pages:
+        return f'<label for="{uid}-p{to}" class="seedance-{kind}" style="{_BUTTON}">{text}</label>'
+    return (f'<span class="seedance-{kind}-off" style="{_BUTTON};opacity:.4;cursor:default">'
+            f"{text}</span>")
+
+
 def gallery_html(jobs: Sequence[Any], fields: Sequence[str] = (), *,
                  page: int = 0, per_page: int = PER_PAGE, embed: bool = False,
                  cache: Optional[dict] = None) -> str:
@@ -373,21 +388,16 @@ def gallery_html(jobs: Sequence[Any], fields: Sequence[str] = (), *,
         css.append(f"#{uid}-p{p}:checked ~ .seedance-pages .seedance-page-{p}{{display:block}}")
         radios.append(f'<input type="radio" class="seedance-page-radio" name="{uid}" '
                       f'id="{uid}-p{p}"{" checked" if p == page else ""}>')
-        nav = []
-        if p > 0:
-            nav.append(f'<label for="{uid}-p{p - 1}" class="seedance-prev" '
-                       f'style="{_BUTTON}">‹ prev</label>')
-        nav.append(f'<span class="seedance-page-label">'
-                   f"{html.escape(page_range_text(p, len(done), per_page))}</span>")
-        if p < pages - 1:
-            nav.append(f'<label for="{uid}-p{p + 1}" class="seedance-next" '
-                       f'style="{_BUTTON}">next ›</label>')
+        label = (f'<span class="seedance-page-label">'
+                 f"{html.escape(page_range_text(p, len(done), per_page))}</span>")
+        nav = (f'<div style="font-size:90%;margin:4px 0;display:flex;gap:8px;'
+               f'align-items:center">{_turn(uid, p - 1, pages, "prev")}{label}'
+               f'{_turn(uid, p + 1, pages, "next")}</div>')
         cache = {} if cache is None else cache
         tiles = "".join(cached_tile(cache, jobs[i], box, fields, embed)
                         for i in done[p * per_page:(p + 1) * per_page])
         bodies.append(f'<div class="seedance-page seedance-page-{p}" data-page="{p + 1}">'
-                      f'<div style="font-size:90%;margin:4px 0">{" · ".join(nav)}</div>'
-                      f"{tiles}</div>")
+                      f"{nav}<div>{tiles}</div>{nav}</div>")
     return (f'<div class="seedance-gallery" id="{uid}"><style>{"".join(css)}</style>'
             f'{"".join(radios)}<div class="seedance-pages">{"".join(bodies)}</div></div>')
 

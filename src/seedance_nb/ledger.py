@@ -1,17 +1,24 @@
 """The local task ledger: SQLite in WAL mode, written ahead of every create.
 
 One row per create attempt. The row is written before anything goes on the
-wire, then updated at each step (sent, task id, status changes, files). Every
-write is its own committed transaction, so a process killed between two calls
-loses nothing already written, and several processes (kernels) may share one
-file: SQLite's locking plus a busy timeout serialise them, and downloads are
-claimed with a conditional UPDATE so only one process fetches a file.
+wire, then updated at each step (admitted and sent, task id, status changes,
+files). Every call is one committed transaction, so a process killed between two
+calls loses nothing already written, and several processes (kernels) may share one
+file: SQLite's locking plus a busy timeout serialise them, downloads are claimed
+with a conditional UPDATE so only one process fetches a file, and `admit` claims a
+send slot of an account's budget in one BEGIN IMMEDIATE transaction (admission
+control, jobs/admission.py). Writes that always happen together are one commit:
+admission and "sending"; a success and its download claims.
 
 CONTRACT: see docs/architecture.md (`Ledger`, `history`). Beyond it: `unsent()`
 (recorded, never sent, not billed), `task_ids(provider)`, `release_claim(...)`,
 `rows()`, `find_active(fingerprint)`, `adopt(row_id, task_id)`, `dismiss(row_id)`,
 `unresolved()`, an optional `estimate=` on `record_intent` (taken from the request's
 `estimate()` when omitted), `default_path()` and `export_history(dest, fmt)`.
+Admission control: `record_intent(..., status="waiting", account=, family=)`,
+`admit(row_id, queued=, rpm=, concurrency=)`, `requeue(row_id, code, message)` (a
+429), `waiting()`, `take_over(row_ids)`, `queued_count`, `recent_admissions`; and
+`commits`, the number of durable commits this object made (all threads).
 Times are Unix seconds; `history()` shows them as local ISO times.
 
 Status words come from `catalog.JOB_STATUSES`; every SQL status list below is
@@ -147,12 +154,16 @@ class Ledger(LedgerFile):
             f"WHERE id = ? AND status = {PENDING} AND task_id IS NULL",
             (redact(message), now, now, row_id))
 
-    def record_create_failed(self, row_id: int, code: str, message: str) -> None:
-        """The gateway refused the create: status `rejected`, nothing billed."""
+    def record_create_failed(self, row_id: int, code: str, message: str,
+                             status: str = "rejected") -> None:
+        """The gateway refused the create: status `rejected`, nothing billed. `status`
+        "cancelled": the user cancelled it before it was sent."""
+        if status not in ("rejected", "cancelled"):
+            raise ValueError(f"an unsent row ends rejected or cancelled, not {status!r}")
         now = time.time()
         self._update(
             row_id,
-            f"UPDATE tasks SET status = {REJECTED}, error_code = ?, error_message = ?, "
+            f"UPDATE tasks SET status = {_word(status)}, error_code = ?, error_message = ?, "
             "updated_at = ?, finished_at = COALESCE(finished_at, ?) "
             "WHERE id = ? AND task_id IS NULL",
             (code or "", redact(message or ""), now, now, row_id))

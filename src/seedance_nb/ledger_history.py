@@ -109,7 +109,11 @@ def history(path: Union[str, os.PathLike, None] = None, *, all: bool = False,
     """
     ledger = Path(path).expanduser() if path is not None else _configured_ledger()
     every = _raw_rows(ledger)
-    raw = every if all else [r for r in every if in_scope(r)]
+    if all:
+        raw = every
+    else:
+        mine, notebook = _kernel_rows(ledger), current_notebook()
+        raw = [r for r in every if in_scope(r, mine, notebook)]
     if not (full or as_frame is not None):
         from .history_view import History
 
@@ -154,8 +158,8 @@ def _this_process() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _kernel_rows() -> set[int]:
-    """Ledger ids of this kernel's jobs (also reused and resumed ones)."""
+def _kernel_rows(ledger: Path) -> set[int]:
+    """Ids in `ledger` of this kernel's jobs (also reused and resumed ones)."""
     import sys
 
     if "seedance_nb.jobs" not in sys.modules:
@@ -163,20 +167,22 @@ def _kernel_rows() -> set[int]:
     try:
         from .jobs import manager
 
-        return {j.ledger_id for j in list(manager().jobs) if j.ledger_id is not None}
+        target = ledger.resolve()
+        return {j.ledger_id for j in list(manager().jobs)
+                if j.ledger_id is not None and getattr(j.ledger, "path", None) == target}
     except Exception:
         return set()
 
 
-def in_scope(row: Mapping[str, Any]) -> bool:
-    """A row of this session: sent by this process, shown by one of its jobs (reused,
-    resumed), or recorded for this notebook (a row's `notebook`, where the ledger keeps
-    one). The ledger has no notebook column yet, so after a kernel restart earlier rows
-    are in `history(all=True)`."""
-    if row.get("owner") == _this_process() or row.get("id") in _kernel_rows():
+def in_scope(row: Mapping[str, Any], kernel_rows: frozenset[int] | set[int] = frozenset(),
+             notebook: Optional[str] = None) -> bool:
+    """A row of this session: sent by this process, shown by one of its jobs
+    (`kernel_rows`: reused, resumed), or recorded for this `notebook` (a row's
+    `notebook`, where the ledger keeps one). The ledger has no notebook column yet, so
+    after a kernel restart earlier rows are in `history(all=True)`."""
+    if row.get("owner") == _this_process() or row.get("id") in kernel_rows:
         return True
-    notebook = row.get("notebook")
-    return bool(notebook) and notebook == current_notebook()
+    return bool(notebook) and row.get("notebook") == notebook
 
 
 class Records(list):

@@ -172,14 +172,18 @@ def _cancel(magics: Any, args: list[str]) -> None:
     from .jobs import actions
 
     job, target = _job_for("cancel", args)
+    from .errors import SeedanceConfigError, SeedanceError
+
     try:
         outcome = job.cancel()
     except ValueError:
         raise UsageError(f"job {target} cannot be cancelled: it already ended "
                          f"({job.status})") from None
-    except Exception as exc:  # no cancel route: nothing was sent
+    except SeedanceConfigError as exc:  # no cancel route: nothing was sent
         why = actions.cancel_unavailable(job) or str(exc)
         raise UsageError(f"job {target} cannot be cancelled: {why}") from None
+    except SeedanceError as exc:
+        raise UsageError(f"job {target} cannot be cancelled: {exc}") from None
     if outcome.ok:
         print(f"cancelled job {target} (task {outcome.task_id})")
     elif outcome.ok is False:

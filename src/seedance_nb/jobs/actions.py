@@ -5,7 +5,9 @@ route: it cancels a `queued` task, refuses a `running` one (409
 `InvalidAction.RunningTaskDeletion`) and deletes a succeeded, failed or expired task's
 record and files. Comet, comet-volc and AceData cannot cancel or delete.
 
-Both actions send one DELETE from the caller's thread (through the lane's transport)
+A job the client last saw `running` is never sent a DELETE: the gateway cannot cancel
+it, and if it has just succeeded the DELETE would delete its video. Both actions send
+one DELETE from the caller's thread (through the lane's transport)
 and wait for its reply, bounded by `timeout`: the answer is one quick call, and the
 caller (a magic, a button) wants to say what happened. A reply that comes later is
 still applied. Exceptions mean nothing was sent; what the gateway said is returned.
@@ -28,6 +30,8 @@ log = logging.getLogger("seedance_nb")
 
 #: How long cancel/delete wait for the gateway's answer (a reply may still come later).
 REPLY_WAIT_S = 20.0
+#: How long cancel waits for a task id from a create already sent.
+ID_WAIT_S = 5.0
 DELETABLE = ("succeeded", "failed", "expired")
 
 
@@ -75,10 +79,16 @@ def cancel_unavailable(job: Any) -> Optional[str]:
     return None
 
 
+def _has_route(dialect: Any, name: str) -> bool:
+    """Whether the dialect builds this call at all (dialects are pure: nothing is sent)."""
+    build = getattr(dialect, name, None)
+    return build is not None and build("probe") is not None
+
+
 def delete_unavailable(job: Any) -> Optional[str]:
     """Why `job.delete()` would send nothing, in plain words; None if it can be sent."""
     status = job.status or "pending"
-    if getattr(_dialect(job), "delete_call", lambda _t: None)("x") is None:
+    if not _has_route(_dialect(job), "delete_call"):
         return f"{gateway_name(job)} has no route to delete a task; nothing was sent"
     if status == "cancelled":
         return ("the task is cancelled; the gateway deletes cancelled tasks by itself "
@@ -95,13 +105,17 @@ def delete_unavailable(job: Any) -> Optional[str]:
     return None
 
 
+def running_text(job: Any) -> str:
+    return f"the task is already running; {gateway_name(job)} cancels only queued tasks"
+
+
 def refusal_text(exc: BaseException, job: Any) -> str:
     """A gateway's refusal of a DELETE in plain words (§10.6)."""
     code = getattr(exc, "code", "") or ""
     status = getattr(exc, "http_status", None)
     who = gateway_name(job)
     if code == "InvalidAction.RunningTaskDeletion" or status == 409:
-        return f"the task is already running; {who} cancels only queued tasks"
+        return running_text(job)
     if status == 404 or code.startswith("NotFound"):
         return (f"{who} no longer has this task (deleted, or past its 7-day retention)")
     if status == 400 and "cancelled" in str(exc):
@@ -162,9 +176,16 @@ def cancel(job: "Job", timeout: float = REPLY_WAIT_S) -> Outcome:
             f"cancel is not available on {job.settings.dialect}: only ark and byteplus "
             f"can cancel a task; it will run to the end")
     job._user_cancel = True
-    end = time.monotonic() + timeout
-    while not job.task_id and not job.done and time.monotonic() < end:
-        job._done.wait(0.05)  # the create is normally answered in well under a second
+    end = time.monotonic() + min(timeout, ID_WAIT_S)
+    while (not job.task_id and not job.done and job.status != "waiting"
+           and time.monotonic() < end):
+        job._done.wait(0.05)  # a create is normally answered in well under a second
+    if job.status == "running":
+        # Never a DELETE here: Ark refuses it (409) at best, and if the task has just
+        # succeeded since the last poll, the DELETE would delete its video (§10.6).
+        job._user_cancel = False
+        job.warning = f"cancel refused: {running_text(job)}"
+        return Outcome("cancel", False, running_text(job), job.task_id, "running")
     if not job.task_id:
         if job.done:
             return Outcome("cancel", False, f"it ended {job.status} before {gateway_name(job)} "

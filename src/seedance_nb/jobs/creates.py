@@ -160,8 +160,11 @@ class CreateMixin:
         on), at the latest one poll interval from now (another process's tasks)."""
         from .job import poll_interval
 
-        if not job.done:
-            job.status = "waiting"
+        if job.done:  # its deadline passed while it was being admitted: close the row
+            job.ledger.record_create_failed(job.ledger_id, "WaitTimeout", "not admitted "
+                                            "before its deadline; nothing was created or billed")
+            return
+        job.status = "waiting"
         if wait > 0:
             until = self._later(wait) if scaled else time.time() + wait
             job._held_for = "time"
@@ -202,6 +205,13 @@ class CreateMixin:
         if job.done:
             return
         if not job.task_id:
+            if lane.withdraw(job):  # still waiting: never sent, so nothing to cancel there
+                job.ledger.record_create_failed(job.ledger_id, "Cancelled", "cancelled "
+                                                "before it was sent; nothing was created or "
+                                                "billed", status="cancelled")
+                job._finish("cancelled", SeedanceError(
+                    "cancelled before it was sent; nothing was created or billed"))
+                return
             job._cancel_requested = True
             return
         call = lane.dialect.cancel_call(job.task_id)

@@ -43,13 +43,14 @@ class FinishedJob:
 
     __slots__ = ("settings", "provider", "ledger", "ledger_id", "name", "model", "status",
                  "task_id", "tokens", "video_path", "last_frame_path", "error", "warning",
-                 "elapsed", "reused", "joined", "request", "_fingerprint")
+                 "elapsed", "reused", "joined", "request")
 
     progress = None
     task = None
     done = True
     _leader = None
     _manager = None
+    _fingerprint = None  # only unfinished jobs are joined
 
     def __init__(self, job: Any) -> None:
         for name in self.__slots__:
@@ -118,9 +119,13 @@ class FinishedJob:
 class _Released:
     __slots__ = ("ref", "brief")
 
-    def __init__(self, job: Any) -> None:
+    def __init__(self, job: Any, settings: Optional[dict] = None) -> None:
         self.ref = weakref.ref(job)
         self.brief = FinishedJob(job)
+        key = getattr(self.brief.settings, "key", None)
+        if settings is not None and key is not None:
+            # each submit resolves its own ClientSettings; one per gateway is enough
+            self.brief.settings = settings.setdefault(key, self.brief.settings)
 
     def get(self) -> Any:
         job = self.ref()
@@ -141,6 +146,7 @@ class JobTable:
     def __init__(self) -> None:
         self._entries: list[Entry] = []
         self._where: dict[int, int] = {}  # id(job) -> index hint, for release
+        self._settings: dict[tuple, Any] = {}  # one ClientSettings per gateway key
         self._lock = threading.RLock()
 
     # --- reading -------------------------------------------------------------------
@@ -185,7 +191,7 @@ class JobTable:
         if not job.done:
             add(lambda: self.release(job))  # from a lane thread: waits for our lock
         # checked again: it may have ended just now, and then the callback ran here
-        return _Released(job) if job.done else job
+        return _Released(job, self._settings) if job.done else job
 
     def append(self, job: Any) -> None:
         with self._lock:
@@ -220,5 +226,5 @@ class JobTable:
                           if self._entries[k] is job), None)
             if i is None:
                 return False  # not listed (any more); `_hold` sees it has ended
-            self._entries[i] = _Released(job)
+            self._entries[i] = _Released(job, self._settings)
             return True

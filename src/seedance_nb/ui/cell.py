@@ -16,6 +16,7 @@ Inline flags typed in the panel's prompt (decided here, reference §3 is about t
 """
 from __future__ import annotations
 
+import html
 import shlex
 from typing import Any, Callable
 
@@ -83,3 +84,17 @@ def cell_text(prompt: str, kw: dict[str, Any], *, name: str = "", new: bool = Fa
     body = prompt.replace("{", "{{").replace("}", "}}")
     # IPython refuses a cell magic with an empty body; an empty line is an empty prompt
     return f"{line}\n{body}" if body.strip() else f"{line}\n\n"
+
+
+def copy_html(text: str, first: str = "") -> str:
+    """The cell in a read-only box the user can select, and a Copy button that runs in
+    the browser (the kernel cannot reach the clipboard). `first`: a line to run before."""
+    note = (f"<div style='font-size:85%'>run <code>{html.escape(first)}</code> first (the "
+            f"emulated dialect is a setting, not a line option)</div>") if first else ""
+    rows = min(12, text.count("\n") + 2)
+    return (f"{note}<textarea readonly rows='{rows}' style='width:620px;font-family:monospace'"
+            f">{html.escape(text)}</textarea><br>"
+            "<button class='seedance-copy-js' onclick=\"const t=this.parentNode"
+            ".querySelector('textarea'); t.select(); if (navigator.clipboard) "
+            "{navigator.clipboard.writeText(t.value)} else {document.execCommand('copy')}; "
+            "this.textContent='Copied'\">Copy to clipboard</button>")

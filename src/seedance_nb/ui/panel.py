@@ -13,12 +13,9 @@ Callbacks only validate and enqueue (they may run off the main thread in Jupyter
 """
 from __future__ import annotations
 
-import hashlib
 import html
-import re
 import sys
 import threading
-from pathlib import Path
 from typing import Any, Optional
 
 import ipywidgets as widgets
@@ -27,6 +24,7 @@ from .. import catalog
 from .. import fields as _fields
 from .cards import JobCard
 from .form import MAIN, MEDIA, STYLE, Form, notes_html
+from .images import Images
 
 _W = STYLE
 #: 2.5-only settings: hidden on other models, but not a gap of the route
@@ -34,11 +32,10 @@ _MODEL_LEVEL = ("draft", "draft_task_id", "task_type", "output_format")
 
 
 def _settings() -> Any:
-    """The settings object (`config.settings`; `config.defaults` until it exists)."""
-    from .. import config
+    """The settings object (read at use: `%config` may change it between calls)."""
+    from ..config import settings
 
-    found = getattr(config, "settings", None)
-    return found if found is not None else config.defaults
+    return settings
 
 
 def _provider_label(name: str) -> str:
@@ -82,21 +79,12 @@ class Panel(widgets.VBox):
         for name, w in self.form.widgets.items():  # panel.resolution, panel.seed, ...
             setattr(self, name, w)
         self.audio = self.form.widgets["generate_audio"]
-        self.first_frame = widgets.FileUpload(accept="image/*", multiple=False,
-                                              description="First frame")
-        self.last_frame = widgets.FileUpload(accept="image/*", multiple=False,
-                                             description="Last frame")
-        self.ref_upload = widgets.FileUpload(accept="image/*", multiple=True,
-                                             description="Reference images")
-        src = dict(style=_W, placeholder="path, http(s) URL or asset://ID",
-                   layout=widgets.Layout(width="520px"))
-        self.first_frame_src = widgets.Text(description="First frame", **src)
-        self.last_frame_src = widgets.Text(description="Last frame", **src)
-        self.ref_images = widgets.Textarea(
-            description="Reference images", style=_W,
-            placeholder="one per line: path, http(s) URL or asset://ID (2.x models)",
-            layout=widgets.Layout(width="620px", height="48px"))
-        self.clear_images = widgets.Button(description="Clear images", icon="times")
+        self.images = Images(lambda: _settings().output_dir)
+        im = self.images
+        self.first_frame, self.last_frame, self.ref_upload = (im.first_frame, im.last_frame,
+                                                              im.ref_upload)
+        self.first_frame_src, self.last_frame_src = im.first_frame_src, im.last_frame_src
+        self.ref_images, self.clear_images = im.ref_images, im.clear
         self.name = widgets.Text(description="Name", style=_W, placeholder="a label kept in "
                                  "the history", layout=widgets.Layout(width="420px"))
         self.new = widgets.Checkbox(value=False, description="New (never reuse an identical "
@@ -119,10 +107,7 @@ class Panel(widgets.VBox):
         self.cards_box.add_class("seedance-cards")
         self._initial_model = model or settings.model
         fw = self.form.widgets
-        images = widgets.VBox([
-            widgets.HBox([self.first_frame, self.last_frame, self.ref_upload, self.clear_images]),
-            self.first_frame_src, self.last_frame_src, self.ref_images,
-            *[fw[n] for n in MEDIA]])
+        images = widgets.VBox([im.box, *[fw[n] for n in MEDIA]])
         more = widgets.VBox([fw[n] for n in fw if n not in MAIN and n not in MEDIA] +
                             [self.name, self.new])
         self.sections = widgets.Accordion(children=[images, more],
@@ -143,12 +128,9 @@ class Panel(widgets.VBox):
         for w in (self.provider, self.emulate):
             w.observe(self._on_provider, names="value")
         self.model.observe(self._on_model, names="value")
-        for w in (*fw.values(), self.first_frame_src, self.last_frame_src, self.ref_images):
+        for w in (*fw.values(), *im.sources):
             w.observe(self._on_model, names="value")  # may change the mode: refresh choices
         self.prompt.observe(self._on_field, names="value")
-        for w, role in ((self.first_frame, "first_frame"), (self.last_frame, "last_frame"),
-                        (self.ref_upload, "reference_image")):
-            w.observe(lambda ch, role=role: self._on_upload(role, ch), names="value")
         self.clear_images.on_click(self._on_clear)
         self.generate.on_click(self._on_generate)
         self.copy.on_click(self._on_copy)
@@ -194,18 +176,7 @@ class Panel(widgets.VBox):
         return _mode(roles)
 
     def _usable_images(self) -> list[tuple[str, str]]:
-        """(source, role) of the images the model takes (the others are left out)."""
-        caps = self.caps
-        first, last = self.first_frame_src.value.strip(), self.last_frame_src.value.strip()
-        if first and "first" not in caps.modes and "first+last" not in caps.modes:
-            first = ""
-        if last and (not first or "first+last" not in caps.modes):
-            last = ""
-        out = [(p, role) for p, role in ((first, "first_frame"), (last, "last_frame")) if p]
-        if "ref" in caps.modes and caps.ref_images[1] > 0:
-            out += [(s.strip(), "reference_image") for s in self.ref_images.value.splitlines()
-                    if s.strip()]
-        return out
+        return self.images.usable(self.caps)
 
     # -- option updates ------------------------------------------------------------------
 
@@ -239,17 +210,7 @@ class Panel(widgets.VBox):
         self.resolution.tooltip = f"resolutions of {caps.model} on {self.dialect}"
         if "adaptive" in caps.ratios and "adaptive" not in self.choices("ratio"):
             self.ratio.tooltip = "adaptive: only with a first frame on 1.0 models"
-        can_first = "first" in caps.modes
-        self._enable(self.first_frame, can_first,
-                     f"{caps.model} on {self.dialect} takes no first-frame image")
-        can_last = "first+last" in caps.modes
-        self._enable(self.last_frame, can_last and bool(self.first_frame_src.value.strip()),
-                     f"{caps.model} on {self.dialect} takes no last frame" if not can_last
-                     else "upload a first frame first")
-        can_ref = "ref" in caps.modes and caps.ref_images[1] > 0
-        why_ref = f"{caps.model} on {self.dialect} takes no reference images"
-        self._enable(self.ref_upload, can_ref, why_ref, hide=not can_ref)
-        self._enable(self.ref_images, can_ref, why_ref, hide=not can_ref)
+        self.images.refresh(caps, self.dialect, self._enable)
         notes = []
         route = [n for n in hidden if n not in _MODEL_LEVEL]
         if route:
@@ -287,45 +248,14 @@ class Panel(widgets.VBox):
         if not self._busy:
             self._update_estimate()
 
-    def _on_upload(self, role: str, change: Any) -> None:
-        files = change["new"]
-        paths = [self._save_upload(f) for f in files]
-        if role == "reference_image":
-            if paths:
-                known = self.ref_images.value.splitlines()
-                self.ref_images.value = "\n".join([*[k for k in known if k.strip()],
-                                                   *[p for p in paths if p not in known]])
-            return
-        target = self.first_frame_src if role == "first_frame" else self.last_frame_src
-        if paths:
-            target.value = paths[0]
-        elif role == "first_frame":  # the first frame removed: a last frame alone is no mode
-            self.first_frame_src.value = ""
-            self.last_frame_src.value = ""
-
     def _on_clear(self, _b: Any) -> None:
         with self._lock:
             self._busy = True
             try:
-                for w in (self.first_frame_src, self.last_frame_src, self.ref_images):
-                    w.value = ""
-                for up in (self.first_frame, self.last_frame, self.ref_upload):
-                    up.value = ()
+                self.images.clear_all()
             finally:
                 self._busy = False
         self._on_model(None)
-
-    @staticmethod
-    def _save_upload(item: Any) -> str:
-        """Keep an uploaded image in the output folder, named by content."""
-        data = bytes(item["content"])
-        name = re.sub(r"[^A-Za-z0-9._-]", "_", item.get("name") or "image")[-60:]
-        folder = Path(_settings().output_dir or "seedance-output") / "uploads"
-        folder.mkdir(parents=True, exist_ok=True)
-        dest = folder / f"{hashlib.sha256(data).hexdigest()[:16]}-{name}"
-        if not dest.exists():
-            dest.write_bytes(data)
-        return str(dest)
 
     # -- requests ------------------------------------------------------------------------
 
@@ -400,20 +330,14 @@ class Panel(widgets.VBox):
             self.copy_out.value = ""
             self.cell = ""
             return ""
+        from ..config import default_emulate
+        from .cell import copy_html
+
         self.cell = text = self.cell_text()
-        note = ""
-        emulate = _settings().emulate or "ark"
-        if self.provider.value == "emulator" and self.emulate.value != emulate:
-            note = (f"<div style='font-size:85%'>run <code>%config Seedance.emulate = "
-                    f"'{html.escape(self.emulate.value)}'</code> first</div>")
-        rows = min(12, text.count("\n") + 2)
-        self.copy_out.value = (
-            f"{note}<textarea readonly rows='{rows}' style='width:620px;font-family:monospace'"
-            f">{html.escape(text)}</textarea><br>"
-            "<button class='seedance-copy-js' onclick=\"const t=this.parentNode"
-            ".querySelector('textarea'); t.select(); if (navigator.clipboard) "
-            "{navigator.clipboard.writeText(t.value)} else {document.execCommand('copy')}; "
-            "this.textContent='Copied'\">Copy to clipboard</button>")
+        emulate = _settings().emulate or default_emulate()
+        first = (f"%config Seedance.emulate = {self.emulate.value!r}"
+                 if self.provider.value == "emulator" and self.emulate.value != emulate else "")
+        self.copy_out.value = copy_html(text, first)
         return text
 
     def _on_generate(self, _b: Any = None) -> Optional[Any]:
@@ -427,9 +351,7 @@ class Panel(widgets.VBox):
             kw = self.request_kwargs()
             if kw["provider"] == "emulator":
                 kw["emulate"] = self.emulate.value
-            key = _api_key()
-            if key and kw["provider"] != "emulator":
-                kw["api_key"] = key
+            # the configured key: resolve_client adds it for the provider it is for
             job = _jobs.submit(self.prompt.value, name=self.name.value.strip() or None,
                                new=self.new.value, **kw)
         except SeedanceError as exc:
@@ -458,7 +380,7 @@ class Panel(widgets.VBox):
         from .restore import recent
 
         try:
-            found, note = recent(limit, api_key=_api_key())
+            found, note = recent(limit)
         except (SeedanceError, OSError) as exc:  # a foreign or newer ledger file
             self.restored.value = notes_html([f"earlier jobs not shown: {exc}"])
             return
@@ -476,53 +398,19 @@ class Panel(widgets.VBox):
         data["text/html"] = self.html()
         return data
 
-    def _summary(self) -> tuple[list[str], list[str]]:
-        kw, conflicts = self._kwargs()
-        head = [f"provider: {self.provider.value}" +
-                (f" (emulating {self.emulate.value})" if self.provider.value == "emulator" else ""),
-                f"model: {self.model.value} ({self.caps.model})"]
-        head.append("prompt: " + (self.prompt.value.strip() or "(empty)"))
-        values = self.form.values()
-        head.append("settings: " + (", ".join(self.form.shown(n, v) for n, v in values.items())
-                                    or "model defaults"))
-        for source, role in kw.get("images") or ():
-            head.append(f"{role.replace('_', ' ')}: {source}")
-        head += [f"conflict: {c}" for c in conflicts]
-        jobs = []
-        for card in list(self.cards_box.children):
-            job = card.job
-            bits = [job.status or "pending", getattr(card, "panel_title", "")]
-            if job.task_id:
-                bits.append(f"task {job.task_id}")
-            if job.video_path:
-                bits.append(str(job.video_path))
-            if job.error:
-                bits.append(str(job.error).splitlines()[0])
-            jobs.append(" · ".join(str(b) for b in bits if b))
-        return head, jobs
-
     def text(self) -> str:
         """The panel as plain text (a terminal, a notebook saved without widget state)."""
-        head, jobs = self._summary()
-        lines = ["Seedance panel (interactive in Jupyter with ipywidgets)", *head]
-        lines += (["jobs:"] + [f"  {j}" for j in jobs]) if jobs else ["jobs: none yet"]
-        return "\n".join(lines)
+        from .text import panel_text
+
+        return panel_text(self)
 
     def html(self) -> str:
-        head, jobs = self._summary()
-        items = "".join(f"<li>{html.escape(h)}</li>" for h in head)
-        rows = "".join(f"<li>{html.escape(j)}</li>" for j in jobs) or "<li>none yet</li>"
-        return (f'<div class="seedance-panel-text"><b>Seedance panel</b> (interactive in '
-                f"Jupyter with ipywidgets)<ul>{items}</ul>jobs:<ul>{rows}</ul></div>")
+        from .text import panel_html
+
+        return panel_html(self)
 
     def __repr__(self) -> str:
         return self.text()
-
-
-def _api_key() -> Optional[str]:
-    """The configured key (settings; `%config Seedance.api_key` until settings has it)."""
-    key = getattr(_settings(), "api_key", None)
-    return str.__str__(key) if key else None
 
 
 def _enable_colab_widgets() -> None:

@@ -43,7 +43,7 @@ class PastJob(traitlets.HasTraits):
     reused = traitlets.Bool(False)
     joined = traitlets.Bool(False)
 
-    def __init__(self, row: dict, ledger: Any = None, api_key: Optional[str] = None) -> None:
+    def __init__(self, row: dict, ledger: Any = None) -> None:
         super().__init__()
         self.row = row
         self.ledger = ledger
@@ -53,7 +53,6 @@ class PastJob(traitlets.HasTraits):
         self.request = RowRequest(row.get("request"))
         self.model = row.get("model")
         self.task = None
-        self._api_key = api_key
         self.task_id = row.get("task_id")
         self.tokens = row.get("tokens")
         end = row.get("finished_at") or row.get("updated_at")
@@ -96,8 +95,7 @@ class PastJob(traitlets.HasTraits):
         where: dict[str, Any] = {"provider": self.provider}
         if self.provider == "emulator":
             where["emulate"] = self.row.get("dialect") or "ark"
-        elif self._api_key:
-            where["api_key"] = self._api_key
+        # the key: the configured one, sent only to the provider it is for (resolve_client)
         return submit(model=self.model, draft_task_id=self.task_id, **where, **kw)
 
 
@@ -106,15 +104,14 @@ def title_of(row: dict) -> str:
     return prompt[:80] or row.get("name") or "(image only)"
 
 
-def recent(limit: int = RECENT, *, api_key: Optional[str] = None
-           ) -> tuple[list[tuple[Any, str]], str]:
+def recent(limit: int = RECENT) -> tuple[list[tuple[Any, str]], str]:
     """([(job, title)] newest first, note) for the last `limit` rows of this folder's
     ledger; unfinished rows come back as live Jobs (resumed), the rest as PastJobs.
     No ledger file yet: nothing (the panel does not create one by opening)."""
     from .. import jobs as _jobs
-    from ..ledger import default_path
+    from ..config import settings
 
-    if limit <= 0 or not Path(default_path()).exists():
+    if limit <= 0 or not Path(settings.ledger_file()).expanduser().exists():
         return [], ""
     mgr = _jobs.manager()
     led = mgr.ledger()
@@ -125,14 +122,14 @@ def recent(limit: int = RECENT, *, api_key: Optional[str] = None
     note = ""
     inflight = {r["id"] for r in led.inflight()}
     if inflight - set(live):
-        resumed = _jobs.resume(api_key=api_key, show=False)
+        resumed = _jobs.resume(show=False)  # keys: as %seedance resume (settings)
         live.update({j.ledger_id: j for j in resumed})
         if resumed.report:
             note = str(resumed.report)
         rows = [led.get(r["id"]) or r for r in rows]  # resume may have settled some
     out = []
     for row in reversed(rows):
-        job = live.get(row["id"]) or PastJob(row, led, api_key)
+        job = live.get(row["id"]) or PastJob(row, led)
         out.append((job, title_of(row)))
     return out, note
 

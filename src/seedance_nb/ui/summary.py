@@ -23,6 +23,8 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 _WATCHED = ["status", "progress", "video_path", "error", "tokens", "task_id"]
 #: headless: the summary is re-sent when a count changes, else at most this often
 HEADLESS_EVERY_S = 5.0
+#: live widget: its clock and ETA are refreshed this often without job events
+TICK_S = 2.0
 
 
 class SummaryOutput:
@@ -42,6 +44,7 @@ class SummaryOutput:
         self._lock = threading.RLock()
         self._sent_key: Any = None
         self._final = False
+        self._following = False
         self._tiles: dict = {}  # display_summary.cached_tile's memory
 
     @property
@@ -91,6 +94,7 @@ class SummaryOutput:
                 if self.settled():  # the last state, saved with the notebook
                     self._final = True
                     self.handle.update(self.bundle(), raw=True)
+                    self._unfollow()
                     return
                 if self.view is None:
                     key = self._key()
@@ -102,9 +106,35 @@ class SummaryOutput:
 
     def follow(self) -> None:
         """Let the jobs' observers keep the output current (the cell has returned)."""
-        for job in self.jobs:
-            job.observe(self.refresh, names=_WATCHED)
+        with self._lock:
+            self._following = True
+            for job in self.jobs:
+                job.observe(self.refresh, names=_WATCHED)
         self.refresh()  # a job may have ended before its observer was set
+        if self.view is not None and not self._final:
+            # the elapsed time and ETA move on between job events (a real gateway may
+            # report nothing for minutes): a daemon thread that only sets traits
+            threading.Thread(target=self._tick, name="seedance-nb-summary-tick",
+                             daemon=True).start()
+
+    def _tick(self) -> None:
+        from ..config import settings
+
+        # bounded: a job whose worker was stopped (%reload_ext) may never settle here
+        end = time.monotonic() + float(settings.wait_timeout or 3600.0) + 60.0
+        while not self._final and time.monotonic() < end:
+            time.sleep(TICK_S)
+            self.refresh()
+
+    def _unfollow(self) -> None:
+        """Settled: the jobs no longer hold on to this output (and its widget)."""
+        if self._following:
+            self._following = False
+            for job in self.jobs:
+                try:
+                    job.unobserve(self.refresh, names=_WATCHED)
+                except ValueError:  # never observed (a job that was settled at once)
+                    pass
 
     def wait(self, timeout: Optional[float] = None, *, what: str = "the tasks") -> bool:
         """Block on the main thread, refreshing; True when every job settled."""
@@ -184,7 +214,8 @@ def _grouped(jobs: Sequence[Any]) -> list[tuple[str, list[Any]]]:
 
 
 def jobs_summary_bundle(jobs: Sequence[Any]) -> dict[str, str]:
-    """`%seedance jobs` for many jobs: one row per cell or sweep."""
+    """`%seedance jobs` for many jobs: one row per cell or sweep, then the finished
+    videos in pages, as a sweep's summary shows them."""
     total = ds.Tally(jobs)
     counts = total.observe()
     kinds = [k for k, _ in ds.count_items(counts)]
@@ -205,7 +236,9 @@ def jobs_summary_bundle(jobs: Sequence[Any]) -> dict[str, str]:
     table = ('<table class="seedance-jobs" style="font-size:90%"><tr>'
              + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>"
              + "".join(rows) + "</table>")
-    return {"text/html": f'<div><div>{html.escape(head)}</div>{table}</div>',
+    gallery = ds.gallery_html(list(jobs))
+    return {"text/html": f'<div class="seedance-summary"><div>{html.escape(head)}</div>'
+                         f"{table}{gallery}</div>",
             "text/plain": "\n".join(lines)}
 
 
@@ -218,7 +251,8 @@ def jobs_list_bundle(jobs: Sequence[Any]) -> dict[str, str]:
         video = ""
         if path:
             src = _display.video_src(path)
-            video = f'<a href="{html.escape(src, quote=True)}" target="_blank">{html.escape(src)}</a>'
+            video = (f'<a href="{html.escape(src, quote=True)}" target="_blank">'
+                     f"{html.escape(src)}</a>")
         error = str(getattr(job, "error", "") or "").splitlines()
         cells = [str(n), html.escape(group_of(job)), html.escape(job.name or ""),
                  html.escape(job.status), html.escape(job.task_id or ""),

@@ -7,7 +7,7 @@ One lock keeps the two from interleaving.
 from __future__ import annotations
 
 import threading
-from typing import Any, Sequence
+from typing import Sequence
 
 import ipywidgets as widgets
 
@@ -47,7 +47,8 @@ class SummaryView(widgets.VBox):
                            layout=widgets.Layout(align_items="center", grid_gap="8px"))
         grid = widgets.Box(self.tiles, layout=widgets.Layout(display="flex",
                                                              flex_flow="row wrap"))
-        super().__init__([self.head, nav, grid], layout=widgets.Layout(
+        # the buttons above and below the page (two views of the same widgets)
+        super().__init__([self.head, nav, grid, nav], layout=widgets.Layout(
             border="1px solid var(--jp-border-color2, #ddd)", padding="6px"))
         self.add_class("seedance-summary")
         self.refresh()
