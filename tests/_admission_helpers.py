@@ -1,9 +1,10 @@
 """Helpers for the admission tests: counting the ledger's durable commits, and a
 commit-count measurement runnable on its own (before/after numbers in the report):
 
-    .venv/bin/python tests/_admission_helpers.py [JOBS]
+    .venv/bin/python tests/_admission_helpers.py [JOBS] [--no-last-frame]
 
-prints commits per job for JOBS (default 20) emulator jobs, each with a last frame.
+prints commits per job for JOBS (default 20) emulator jobs, each with a last frame
+unless --no-last-frame.
 Run it with PYTHONPATH=<another checkout>/src to measure that version the same way.
 """
 from __future__ import annotations
@@ -78,7 +79,7 @@ def count_commits() -> Iterator[CommitCounter]:
         ledger_db.sqlite3.connect = real  # type: ignore[attr-defined]
 
 
-def measure(n_jobs: int = 20) -> tuple[int, CommitCounter]:
+def measure(n_jobs: int = 20, last_frame: bool = True) -> tuple[int, CommitCounter]:
     """Run `n_jobs` emulator jobs (with last frames) through submit; count commits."""
     import tempfile
     from pathlib import Path
@@ -96,7 +97,7 @@ def measure(n_jobs: int = 20) -> tuple[int, CommitCounter]:
         batch = [jobs.submit(f"commit count {i} [no-render]", provider="emulator",
                              emulate="ark", base_url=emu.base_url, api_key=emu.token,
                              model="1.0-pro-fast", resolution="480p", duration=2,
-                             return_last_frame=True) for i in range(n_jobs)]
+                             return_last_frame=last_frame) for i in range(n_jobs)]
         jobs.wait_all(batch, timeout=120)
         assert all(j.status == "succeeded" for j in batch), [j.error for j in batch]
     return n_jobs, counter
@@ -151,7 +152,9 @@ def _child(argv: list[str]) -> int:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] in ("sweep", "resume"):
         sys.exit(_child(sys.argv[1:]))
-    n, counted = measure(int(sys.argv[1]) if len(sys.argv) > 1 else 20)
+    numbers = [a for a in sys.argv[1:] if a.isdigit()]
+    n, counted = measure(int(numbers[0]) if numbers else 20,
+                         last_frame="--no-last-frame" not in sys.argv)
     print(f"{counted.total} commits for {n} jobs: {counted.total / n:.2f} per job")
     for statement, times in counted.by_statement.most_common():
         print(f"  {times / n:5.2f}/job  {statement}")

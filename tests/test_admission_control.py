@@ -66,8 +66,9 @@ def test_an_unconfigured_client_learns_the_queue_cap_from_one_429(tmp_path):
         batch = [_submit(emu, f"learn {i}") for i in range(20)]
         assert _settle(batch) == ["succeeded"]
         assert _creates(emu) == 20
-        # 429s received: one teaches the cap (a second when the ledger's view lagged)
-        assert 1 <= mgr.admission.rate_limited == emu.stats()["refused"]["queued"] <= 3
+        # 429s received: one teaches the cap; a few more when the ledger's view lagged
+        # behind the gateway (rows still "queued" that already run), never one per job
+        assert 1 <= mgr.admission.rate_limited == emu.stats()["refused"]["queued"] <= 4
         [learned] = [v for k, v in mgr.admission.learned.items() if len(k) == 2]
         assert learned["queued"] <= 2
         assert not any(j.status == "rejected" for j in batch)

@@ -312,13 +312,13 @@ def test_run_all_in_notebook7(server, page):
 
 
 def _card_state(page) -> tuple[str, str]:
-    """(status word, elapsed text) of the first job card."""
+    """(status word, "N s") of the first job card; N is the elapsed time the kernel last
+    sent (the card's clock ticks on in the browser between the kernel's updates)."""
     return tuple(page.evaluate(
         "() => { const c = document.querySelector('.seedance-card');"
         " const s = c && c.querySelector('.seedance-status');"
-        " const e = c && [...c.querySelectorAll('.widget-label')].map(l => l.textContent)"
-        ".find(t => /^\\d+ s$/.test(t));"
-        " return [s ? s.dataset.status : '', e || ''] }"))
+        " const e = c && c.querySelector('.seedance-clock');"
+        " return [s ? s.dataset.status : '', e ? e.dataset.elapsed + ' s' : ''] }"))
 
 
 def test_panel_in_jupyterlab(server, page):

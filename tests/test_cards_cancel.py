@@ -136,7 +136,7 @@ def test_cancel_where_the_gateway_has_no_route_sends_nothing(shell, engine, caps
         shell.run_line_magic("seedance", "cancel river")
     assert str(info.value) == (f"job river cannot be cancelled: the emulator ({emulate} "
                                f"dialect) has no cancel route: the task runs to the end")
-    assert _lines(capsys) == [] and _deletes(engine) == 0
+    assert _lines(capsys) == [] and _deletes(engine) == 0 and not job.done
 
 
 # --- the card's Cancel button ----------------------------------------------------------

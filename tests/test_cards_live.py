@@ -83,7 +83,8 @@ def test_card_on_the_emulator_slides_ticks_and_hints_emulator_time(tmp_path, mon
         assert re.search(r"--seedance-delay:-\d+\.\ds", card.elapsed.value)
         html = live.live_html(job)  # the same view for HTML outputs (a cell's placeholder)
         assert TICKING in html and SLIDING in html
-        assert "emulator: 52 s" in html
+        assert "emulator: 52 s" in html and html.startswith("<style>")
+        assert not live.live_html(job, style=False).startswith("<style>")
 
 
 def test_a_gateway_percentage_replaces_the_sliding_bar(tmp_path, monkeypatch):

@@ -44,7 +44,7 @@ def test_every_line_option_of_the_magic_has_a_control():
     assert panel.choices("frames")[:3] == [29, 33, 37] and 121 in panel.choices("frames")
     assert panel.ref_videos.disabled and "no ref videos" in panel.ref_videos.tooltip
     panel.model.value = "2.0-fast"
-    assert panel.choices("service_tier") == ["default"]  # flex is a 1.0 feature
+    assert panel.service_tier.disabled and "no flex tier" in panel.service_tier.tooltip
     assert panel.frames.disabled and not panel.ref_videos.disabled
     assert not panel.ref_audios.disabled and not panel.callback_url.disabled
 
@@ -230,6 +230,18 @@ def test_buttons_pressed_from_another_thread_only_enqueue(engine, capsys):
     job.wait(60)
     assert capsys.readouterr().out == ""
     assert engine.creates() == 1
+
+
+def test_an_emulated_dialect_is_named_as_a_setting_to_run_first():
+    panel = Panel(provider="emulator")
+    panel.emulate.value = "byteplus"
+    panel.prompt.value = "a heron"
+    panel.copy.click()
+    assert "%config Seedance.emulate = &#x27;byteplus&#x27;" in panel.copy_out.value
+    shell = make_shell()
+    shell.run_line_magic("config", "Seedance.emulate = 'byteplus'")
+    got = _dry_run(panel.cell.replace("%%seedance", "%%seedance --dry-run", 1))
+    assert got.to_dict() == panel.build().to_dict() and got.model.startswith("dreamina-")
 
 
 def test_copy_refuses_a_conflicting_form():

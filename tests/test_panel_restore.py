@@ -74,7 +74,7 @@ def test_a_new_panel_shows_this_folders_recent_jobs_and_resumes_unfinished_ones(
             card = again.cards_box.children[0]
             _until(lambda: 'data-status="succeeded"' in card.status.value)
             assert engine.creates() == 2  # resumed, not sent again
-            assert "2 recent job(s)" in again.restored.value
+            assert "2 recent jobs from the ledger" in again.restored.value
             # the same panel opened again in this kernel reuses the live jobs
             third = Panel(provider="emulator")
             assert [c.job for c in third.cards_box.children][0] is resumed

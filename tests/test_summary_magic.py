@@ -85,7 +85,10 @@ def test_a_small_sweep_keeps_a_tile_per_video(shell):
     assert "seedance-summary" not in html and html.count("<video") == 8
 
 
-def test_wait_all_of_many_jobs_shows_one_summary(shell):
+def test_wait_all_of_many_jobs_shows_one_summary(shell, monkeypatch):
+    from seedance_nb.ui import summary
+
+    monkeypatch.setattr(summary, "in_kernel", lambda shell: True)  # as in Jupyter
     with capture_output() as cap:
         jobs = [lantern(s) for s in range(1, 11)]
         done = _jobs.wait_all(jobs)
@@ -98,11 +101,20 @@ def test_wait_all_of_many_jobs_shows_one_summary(shell):
     assert "page 1 of 1" in html
 
 
-def test_wait_all_of_a_few_jobs_shows_nothing(shell):
+def test_wait_all_shows_nothing_for_a_few_jobs_or_outside_a_kernel(shell, monkeypatch):
+    from seedance_nb.ui import summary
+
+    with capture_output() as cap:  # a terminal or bare IPython: as before, nothing
+        _jobs.wait_all([lantern(s) for s in range(1, 11)])
+    assert cap.outputs == []
+    monkeypatch.setattr(summary, "in_kernel", lambda shell: True)
     with capture_output() as cap:
-        jobs = [lantern(s) for s in (1, 2)]
+        jobs = [lantern(s) for s in (11, 12)]
         _jobs.wait_all(jobs)
     assert cap.outputs == [] and all(j.status == "succeeded" for j in jobs)
+    with capture_output() as cap:  # asked for: shown for two
+        _jobs.wait_all(jobs, summary=True)
+    assert len(cap.outputs) == 1 and ">2 done<" in final_html(cap)
 
 
 def test_jobs_summarizes_by_cell_and_all_lists_every_job(shell):

@@ -11,6 +11,11 @@ from _emulator_helpers import NO_RENDER
 
 pytestmark = pytest.mark.timeout(180)
 
+WAIT_ALL = ("import seedance_nb as sd\n"
+            f"batch = [sd.submit('a lantern {NO_RENDER}', model='1.0-pro-fast', "
+            "resolution='480p', duration=2, seed=s) for s in range(1, 11)]\n"
+            "_ = sd.wait_all(batch)")
+
 SWEEP = ("%%seedance --model 1.0-pro-fast --rs 480p --dur 2 --sweep seed=1,2,3,4,5,6 "
          f"--sweep rt=16:9,9:16,1:1,4:3\nkoi in a pond {NO_RENDER}")
 
@@ -21,7 +26,8 @@ def test_headless_sweep_keeps_one_summary_output(tmp_path):
     book = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("%load_ext seedance_nb\n%config Seedance.poll_interval = 0.2"),
         nbformat.v4.new_code_cell(SWEEP),
-        nbformat.v4.new_code_cell("%seedance jobs")])
+        nbformat.v4.new_code_cell("%seedance jobs"),
+        nbformat.v4.new_code_cell(WAIT_ALL)])
     path = tmp_path / "sweep.ipynb"
     nbformat.write(book, path)
     with Emulator(in_process=True, speed=100, run_seconds=0.5,
@@ -32,7 +38,7 @@ def test_headless_sweep_keeps_one_summary_output(tmp_path):
         env["SEEDANCE_EMULATOR_URL"] = emu.base_url
         done = nbformat.read(quickstart.run(path, tmp_path / "run", timeout=120, env=env),
                              as_version=4)
-    sweep, jobs = done.cells[1], done.cells[2]
+    sweep, jobs, waited = done.cells[1], done.cells[2], done.cells[3]
     shown = [o for o in sweep.outputs if o.output_type == "display_data"]
     assert len(shown) == 1 and not [o for o in sweep.outputs if o.output_type == "error"]
     html, text = shown[0].data["text/html"], shown[0].data["text/plain"]
@@ -46,3 +52,7 @@ def test_headless_sweep_keeps_one_summary_output(tmp_path):
     assert printed.count("[seedance]") == 1  # one closing line, not a line per video
     table = jobs.outputs[-1].data["text/html"]
     assert "24 jobs in this kernel: 24 done" in table and table.count("<tr>") == 2
+    # wait_all of ten jobs in a kernel: one summary output, its final state saved
+    shown = [o for o in waited.outputs if o.output_type == "display_data"]
+    assert len(shown) == 1 and ">10 done<" in shown[0].data["text/html"]
+    assert shown[0].data["text/plain"].startswith("wait_all: 10 jobs: 10 done")

@@ -100,6 +100,9 @@ class Seedance(Configurable):
     catalog = Unicode(None, allow_none=True,
                       help="TOML file adding or changing model families (SEEDANCE_CATALOG wins "
                            "when both are set)").tag(config=True)
+    limits = Dict(help="account budget for creates (jobs/admission.py), any of "
+                       "{'queued': 120, 'rpm': 600, 'concurrency': 10}; default: the "
+                       "catalog's per family").tag(config=True)
     emulator_speed = Float(None, allow_none=True,
                            help="speed for an emulator this kernel starts (reserved: "
                                 "not applied yet, the emulator starts at its own "
@@ -133,6 +136,16 @@ class Seedance(Configurable):
     @validate("poll_interval", "wait_timeout", "emulator_speed")
     def _check_seconds(self, proposal: Any) -> Optional[float]:
         return _positive(proposal.trait.name, proposal.value)
+
+    @validate("limits")
+    def _check_limits(self, proposal: Any) -> dict:
+        from .errors import SeedanceConfigError
+        from .jobs.admission import check_limits
+
+        try:
+            return check_limits(proposal.value, "Seedance.limits")
+        except SeedanceConfigError as exc:
+            raise TraitError(str(exc)) from None
 
     @validate("base_url")
     def _check_base_url(self, proposal: Any) -> Optional[str]:

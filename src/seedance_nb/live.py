@@ -188,9 +188,10 @@ def bar_html(job: Any, width: int = 160) -> str:
             f'background:var(--jp-brand-color1, #1976d2);border-radius:4px"></span></span>')
 
 
-def live_html(job: Any, now: Optional[float] = None) -> str:
+def live_html(job: Any, now: Optional[float] = None, *, style: bool = True) -> str:
     """Bar, percentage, ticking clock and typical-duration hint on one line, for HTML
-    outputs that show a running job (the magic's placeholder)."""
+    outputs that show a running job (the magic's placeholder). `style=False` leaves out
+    the <style> block, for an output that holds `STYLE` once for many jobs (a gallery)."""
     parts = [bar_html(job)]
     progress = getattr(job, "progress", None)
     if progress and _active(job):
@@ -199,5 +200,5 @@ def live_html(job: Any, now: Optional[float] = None) -> str:
     hint = typical_hint(job) if _active(job) else ""
     if hint:
         parts.append(f'<span class="seedance-hint">{html.escape(hint)}</span>')
-    return (STYLE + '<span class="seedance-live" style="display:inline-flex;gap:8px;'
-            'align-items:center">' + "".join(parts) + "</span>")
+    return ((STYLE if style else "") + '<span class="seedance-live" style="display:'
+            'inline-flex;gap:8px;align-items:center">' + "".join(parts) + "</span>")

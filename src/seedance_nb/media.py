@@ -360,9 +360,16 @@ class _Sink:
 
     def __init__(self, part: _Partial, depth: int = 4, threads: bool = True) -> None:
         self.part = part
+        self.depth = depth
         self.error: OSError | None = None
-        self.lanes = [self._lane(self._write, depth), self._lane(part.hasher.update, depth)] \
-            if threads else []
+        self.inline = 0  # bytes written inline; threads start past SMALL_FILE_BYTES
+        self.lanes: list[tuple[queue.Queue, threading.Thread]] = []
+        if threads:
+            self._start()
+
+    def _start(self) -> None:
+        self.lanes = [self._lane(self._write, self.depth),
+                      self._lane(self.part.hasher.update, self.depth)]
 
     def _lane(self, step, depth: int) -> tuple[queue.Queue, threading.Thread]:
         lane: queue.Queue = queue.Queue(maxsize=depth)
@@ -383,11 +390,16 @@ class _Sink:
                 step(chunk)
 
     def put(self, chunk: bytes) -> None:
-        if not self.lanes:  # a small file: inline is cheaper than two threads
+        if not self.lanes and self.inline < SMALL_FILE_BYTES:
+            # a small file (or the start of one of unknown length): inline is cheaper
+            # than starting two threads; what is done inline is done in order
             self._write(chunk)
             if self.error is None:
                 self.part.hasher.update(chunk)
+            self.inline += len(chunk)
             return
+        if not self.lanes:
+            self._start()
         for lane, _ in self.lanes:
             lane.put(chunk)
 
@@ -408,8 +420,10 @@ def _stream(resp: requests.Response, part: _Partial, chunk_size: int, shown: str
         # that did arrive before a cut, and they are worth resuming from.
         resp.raw.enforce_content_length = False
     limit = min(rules.max_bytes, part.total) if part.total is not None else rules.max_bytes
-    small = part.total is not None and part.total - part.got < SMALL_FILE_BYTES
-    sink = _Sink(part, threads=not small)
+    # Threads only for a large file; one of unknown length starts inline and gets them
+    # once it passes SMALL_FILE_BYTES.
+    large = part.total is not None and part.total - part.got >= SMALL_FILE_BYTES
+    sink = _Sink(part, threads=large)
     over = False
     try:
         # Raw bytes as sent: identity was asked for, and nothing is inflated here.

@@ -37,8 +37,8 @@ Setting limits (any subset of the keys; each an int >= 1):
 
 - per submit: `submit(..., limits={"queued": 120, "rpm": 600, "concurrency": 10})`
   (also `generate`, and `%%seedance` through the session setting);
-- per session: `config.settings.limits = {...}` (read by `session_limits()` when the
-  settings object has a `limits` attribute);
+- per session: `%config Seedance.limits = {...}` or `config.settings.limits = {...}`
+  (a checked Dict trait; `session_limits()` reads it);
 - per manager: `manager().admission.limits = {...}` (below the session setting).
 
 Per job the order is: built-in (catalog.QUEUED_CAP, catalog.rate_limits) < manager

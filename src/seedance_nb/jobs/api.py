@@ -13,7 +13,7 @@ from ..config import resolve_client, settings
 from ..errors import SeedanceError, SeedanceValidationError, TaskFailed, WaitTimeout
 from ..providers.base import Task
 from . import drafts
-from .job import Job, _crash_point, _file_ok, poll_interval
+from .job import WAIT_GRACE_S, Job, _crash_point, _file_ok, poll_interval
 from .recovery import UNSENT_GRACE_S
 from .scheduler import JobManager
 
@@ -261,8 +261,9 @@ def wait_all(jobs: Optional[Iterable[Job]] = None, timeout: Optional[float] = No
              summary: Optional[bool] = None) -> list[Job]:
     """Wait for every job (default: all of this process); errors stay on the jobs.
 
-    In IPython, more than display_summary.THRESHOLD jobs (or `summary=True`) show one
-    live summary (counts, tokens, cost, ETA, paged videos) while waiting.
+    In a Jupyter kernel, more than display_summary.THRESHOLD jobs show one live summary
+    (counts, tokens, cost, ETA, paged videos) while waiting; `summary=True` shows it in
+    any IPython, `summary=False` never.
     """
     from ..ui.summary import for_wait_all
 
@@ -271,6 +272,10 @@ def wait_all(jobs: Optional[Iterable[Job]] = None, timeout: Optional[float] = No
     end = None if timeout is None else time.monotonic() + timeout
     try:
         for job in items:
+            # as job.wait(None) would: its deadline plus a grace, should the scheduler hang
+            deadline = getattr(job, "_deadline", None)
+            own = (float("inf") if deadline is None
+                   else time.monotonic() + max(0.0, deadline - time.time()) + WAIT_GRACE_S)
             while True:
                 left = None if end is None else max(0.0, end - time.monotonic())
                 step = left if view is None else min(0.5, 0.5 if left is None else left)
@@ -279,8 +284,8 @@ def wait_all(jobs: Optional[Iterable[Job]] = None, timeout: Optional[float] = No
                 except WaitTimeout:
                     if end is not None and time.monotonic() >= end:
                         raise
-                    if view is not None and not job.done:  # only our short step ran out
-                        view.refresh()
+                    if view is not None and not job.done and time.monotonic() < own:
+                        view.refresh()  # only our short step ran out
                         continue
                 except SeedanceError:
                     pass

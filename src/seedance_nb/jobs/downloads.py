@@ -35,7 +35,10 @@ class DownloadMixin:
         if not jobs:
             return
         session = self._session(lane)
-        results = list(lane.fanout().map(lambda j: self._download(j, session), jobs))
+        if len(jobs) == 1:  # the usual case at a poll interval: no hand-off to a thread
+            results = [self._download(jobs[0], session)]
+        else:
+            results = list(lane.fanout().map(lambda j: self._download(j, session), jobs))
         for job, (files, exc) in zip(jobs, results):
             for kind, path in files.items():
                 setattr(job, "video_path" if kind == "video" else "last_frame_path", path)

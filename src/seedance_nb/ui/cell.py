@@ -94,7 +94,10 @@ def copy_html(text: str, first: str = "") -> str:
     rows = min(12, text.count("\n") + 2)
     return (f"{note}<textarea readonly rows='{rows}' style='width:620px;font-family:monospace'"
             f">{html.escape(text)}</textarea><br>"
-            "<button class='seedance-copy-js' onclick=\"const t=this.parentNode"
-            ".querySelector('textarea'); t.select(); if (navigator.clipboard) "
+            "<button class='seedance-copy-js' style='margin-top:4px;padding:2px 10px;"
+            "background:var(--jp-layout-color2,#eee);color:var(--jp-ui-font-color1,#000);"
+            "border:1px solid var(--jp-border-color1,#bbb);border-radius:2px' onclick=\""
+            "const t=this.parentNode.querySelector('textarea'); t.select(); "
+            "if (navigator.clipboard) "
             "{navigator.clipboard.writeText(t.value)} else {document.execCommand('copy')}; "
             "this.textContent='Copied'\">Copy to clipboard</button>")

@@ -132,6 +132,8 @@ def _mode_rule(name: str, caps: catalog.Capabilities, mode: str, draft: bool
                ) -> tuple[bool, str]:
     if name == "camera_fixed" and mode == "ref" and not caps.camera_fixed_in_ref:
         return False, "not in reference-image mode"
+    if name == "service_tier" and not caps.flex:
+        return False, f"{caps.model} has no flex tier (1.0 models only)"
     if draft and name in _DRAFT_OFF:
         return False, "a draft cannot set it (§3)"
     return True, ""
@@ -150,7 +152,8 @@ def _make(name: str) -> widgets.Widget:
         return widgets.IntText(value=-1, description="Seed", style=STYLE,
                                tooltip="-1 = random (the default: nothing is sent)")
     if f.widget == "bool":
-        return widgets.Checkbox(value=False, description=desc, indent=False, tooltip=tip)
+        return widgets.Checkbox(value=False, description=desc, indent=True, style=STYLE,
+                                tooltip=tip)
     if f.widget == "list":
         return widgets.Textarea(placeholder="one per line: " + f.expected, description=desc,
                                 style=STYLE, tooltip=tip,

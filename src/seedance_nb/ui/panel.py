@@ -88,7 +88,7 @@ class Panel(widgets.VBox):
         self.name = widgets.Text(description="Name", style=_W, placeholder="a label kept in "
                                  "the history", layout=widgets.Layout(width="420px"))
         self.new = widgets.Checkbox(value=False, description="New (never reuse an identical "
-                                    "video)", indent=False)
+                                    "video)", indent=True, style=_W)
         self.notes = widgets.HTML()
         self.estimate = widgets.HTML()
         self.problems = widgets.HTML()
@@ -387,7 +387,9 @@ class Panel(widgets.VBox):
         for job, title in reversed(found):  # oldest first: each newer one goes above it
             self._add_card(job, title)
         if found:
-            head = f"{len(found)} recent job(s) of {_settings().output_dir}"
+            n = len(found)
+            head = (f"{n} recent job{'s' if n > 1 else ''} from the ledger of "
+                    f"{_settings().output_dir}/")
             self.restored.value = notes_html([head] + ([note] if note else []))
 
     # -- where widgets cannot render ------------------------------------------------------

@@ -106,8 +106,9 @@ def title_of(row: dict) -> str:
 
 def recent(limit: int = RECENT) -> tuple[list[tuple[Any, str]], str]:
     """([(job, title)] newest first, note) for the last `limit` rows of this folder's
-    ledger; unfinished rows come back as live Jobs (resumed), the rest as PastJobs.
-    No ledger file yet: nothing (the panel does not create one by opening)."""
+    ledger; unfinished rows come back as live Jobs (resumed, like `%seedance resume`,
+    which picks up every unfinished row, so older ones get a card too), the rest as
+    PastJobs. No ledger file yet: nothing (the panel does not create one by opening)."""
     from .. import jobs as _jobs
     from ..config import settings
 
@@ -126,7 +127,9 @@ def recent(limit: int = RECENT) -> tuple[list[tuple[Any, str]], str]:
         live.update({j.ledger_id: j for j in resumed})
         if resumed.report:
             note = str(resumed.report)
-        rows = [led.get(r["id"]) or r for r in rows]  # resume may have settled some
+        # older unfinished rows resumed too get a card; resume may have settled some rows
+        ids = sorted({r["id"] for r in rows} | {j.ledger_id for j in resumed})
+        rows = [row for row in map(led.get, ids) if row]
     out = []
     for row in reversed(rows):
         job = live.get(row["id"]) or PastJob(row, led)

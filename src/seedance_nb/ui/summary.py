@@ -171,9 +171,14 @@ def show_jobs(jobs: Sequence[Any], *, title: str, fields: Sequence[str] = (),
     return out
 
 
+def in_kernel(shell: Any) -> bool:
+    """A Jupyter kernel (its displays reach a notebook), not a terminal or a bare shell."""
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
 def for_wait_all(jobs: Sequence[Any], show: Optional[bool]) -> Optional[SummaryOutput]:
-    """The summary `wait_all` shows: for more than THRESHOLD jobs (or `show=True`), and
-    only inside IPython on the main thread; else None."""
+    """The summary `wait_all` shows, or None: with `show=True` in any IPython; by default
+    for more than THRESHOLD jobs in a Jupyter kernel. Only from the main thread."""
     if show is False or (show is None and not ds.use_summary(len(jobs))):
         return None
     if threading.current_thread() is not threading.main_thread():
@@ -182,7 +187,8 @@ def for_wait_all(jobs: Sequence[Any], show: Optional[bool]) -> Optional[SummaryO
         from IPython import get_ipython
     except ImportError:
         return None
-    if get_ipython() is None:
+    shell = get_ipython()
+    if shell is None or (show is None and not in_kernel(shell)):
         return None
     return SummaryOutput(jobs, title=f"wait_all: {len(jobs)} jobs").show()
 

@@ -1,0 +1,95 @@
+"""Finished jobs are released by the job manager (issue 13.4): a job the user drops is
+freed, yet `manager().jobs`, `wait_all()` and the job listing still show it."""
+from __future__ import annotations
+
+import gc
+import time
+import tracemalloc
+import weakref
+
+import pytest
+
+from seedance_nb import display, jobs
+from seedance_nb.errors import SeedanceError
+
+from _client_helpers import isolated_jobs
+from _perf_helpers import FAMILY, emu  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def _submit(emu, prompt: str, seed: int):  # noqa: F811
+    return jobs.submit(prompt, provider="emulator", emulate="ark", base_url=emu.base_url,
+                       api_key=emu.token, model=FAMILY, resolution="480p", duration=2,
+                       seed=seed, new=True)
+
+
+def _settle() -> None:
+    # the lane thread may still be returning from the job's last turn
+    for _ in range(3):
+        gc.collect()
+        time.sleep(0.05)
+
+
+def test_dropped_finished_job_is_freed_but_still_listed(emu, tmp_path):  # noqa: F811
+    with isolated_jobs(tmp_path) as mgr:
+        job = _submit(emu, "a heron at dawn", 11)
+        job.wait(60)
+        task_id, path = job.task_id, job.video_path
+        assert job.status == "succeeded" and path
+        assert mgr.jobs[0] is job  # held by the user: the same object comes back
+        ref = weakref.ref(job)
+        del job
+        _settle()
+        assert ref() is None, "the manager still holds a finished job nobody uses"
+
+        listed = list(mgr.jobs)
+        assert len(listed) == 1
+        brief = listed[0]
+        assert (brief.task_id, brief.status, brief.video_path, brief.done) == \
+            (task_id, "succeeded", path, True)
+        assert jobs.wait_all() == listed  # returns at once, nothing raised
+        shown = display.gallery_bundle(mgr.jobs)
+        assert task_id in shown["text/plain"] and "succeeded" in shown["text/plain"]
+        assert task_id in repr(brief)
+        with pytest.raises(ValueError, match="already ended"):
+            brief.cancel()
+
+
+def test_released_failed_job_still_raises_its_error(emu, tmp_path):  # noqa: F811
+    with isolated_jobs(tmp_path) as mgr:
+        job = _submit(emu, "a fox [emu:fail]", 12)
+        with pytest.raises(SeedanceError):
+            job.wait(60)
+        error = job.error
+        del job
+        _settle()
+        (brief,) = list(mgr.jobs)
+        assert brief.status == "failed" and brief.error == error
+        with pytest.raises(SeedanceError, match="ended failed"):
+            brief.wait()
+        assert jobs.wait_all() == [brief]  # wait_all keeps errors on the jobs
+
+
+def test_manager_tables_do_not_grow_over_50_jobs(emu, tmp_path):  # noqa: F811
+    with isolated_jobs(tmp_path) as mgr:
+        jobs.wait_all([_submit(emu, f"warm-up {i}", 100 + i) for i in range(5)])
+        _settle()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            batch = [_submit(emu, f"a paper boat, take {i}", 200 + i) for i in range(50)]
+            jobs.wait_all(batch, timeout=60)
+            assert [j.status for j in batch] == ["succeeded"] * 50
+            refs = [weakref.ref(j) for j in batch]
+            del batch
+            _settle()
+            grown = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+        assert not any(r() for r in refs), "finished jobs are still referenced"
+        assert mgr.jobs.held() == [] and mgr._live == {}
+        for lane in mgr._lanes.values():
+            assert lane.jobs == [] and lane.creating == [] and lane.actions == []
+        assert len(mgr.jobs) == 55  # every job of the session is still listed
+        assert grown / 50 < 2048, f"{grown / 50:.0f} bytes kept per finished job"
