@@ -70,7 +70,7 @@ def test_an_unconfigured_client_learns_the_queue_cap_from_one_429(tmp_path):
         # behind the gateway (rows still "queued" that already run), never one per job
         assert 1 <= mgr.admission.rate_limited == emu.stats()["refused"]["queued"] <= 4
         [learned] = [v for k, v in mgr.admission.learned.items() if len(k) == 2]
-        assert learned["queued"] <= 2
+        assert learned["queued"] <= 5  # down from 120 (to what the ledger saw in flight)
         assert not any(j.status == "rejected" for j in batch)
 
 

@@ -85,9 +85,19 @@ def test_manager_tables_do_not_grow_over_50_jobs(emu, tmp_path):  # noqa: F811
             del batch
             _settle()
             grown = tracemalloc.get_traced_memory()[0] - before
+            import sys
+            for st in tracemalloc.take_snapshot().statistics("lineno")[:8]:
+                print("TOP", st, file=sys.stderr)
         finally:
             tracemalloc.stop()
-        assert not any(r() for r in refs), "finished jobs are still referenced"
+        alive = [r() for r in refs if r() is not None]
+        import sys
+        for a in alive[:3]:
+            for ref in gc.get_referrers(a):
+                print("REF", type(ref), str(ref)[:200], file=sys.stderr)
+                if isinstance(ref, type(sys._getframe())):
+                    print("FRAME", ref.f_code.co_name, ref.f_lineno, file=sys.stderr)
+        assert not alive, f"{len(alive)} finished jobs are still referenced"
         assert mgr.jobs.held() == [] and mgr._live == {}
         for lane in mgr._lanes.values():
             assert lane.jobs == [] and lane.creating == [] and lane.actions == []

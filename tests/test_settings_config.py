@@ -192,6 +192,30 @@ def test_resume_without_a_key_says_so_and_contacts_nothing(shell, emu):
         mgr.stop()
 
 
+def test_a_key_configured_without_a_provider_reaches_real_rows_never_the_emulator(monkeypatch):
+    """%config Seedance.api_key alone (no provider, no key variable): resume gives it to an
+    ark row at ark's own URL (it used to go nowhere: "no API key"), not to emulator rows."""
+    from seedance_nb.jobs.recovery import _KeyRing
+
+    monkeypatch.setenv("SEEDANCE_EMULATOR_URL", "http://127.0.0.1:9")
+    settings.api_key = KEY
+    try:
+        ring = _KeyRing(None, None, None, None, None)
+        ark = ring.settings_for({"provider": "ark", "dialect": "ark",
+                                 "base_url": catalog.PROVIDER_INFO["ark"].base_url})
+        assert not isinstance(ark, str), ark
+        assert ark.api_key == KEY
+        emu = ring.settings_for({"provider": "emulator", "dialect": "ark",
+                                 "base_url": "http://127.0.0.1:9/api/v3"})
+        assert emu.api_key == catalog.EMULATOR_DEFAULT_TOKEN
+        settings.provider = "comet"  # now the key is comet's: the ark row gets none
+        assert "no API key for provider 'ark'" in ring.settings_for(
+            {"provider": "ark", "dialect": "ark",
+             "base_url": catalog.PROVIDER_INFO["ark"].base_url})
+    finally:
+        settings.reset()
+
+
 # --- bad values ---------------------------------------------------------------------------
 
 

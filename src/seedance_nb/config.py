@@ -207,7 +207,7 @@ class Seedance(Configurable):
 
     def update_config(self, config: Any) -> None:
         given = config.Seedance.get("catalog", Undefined) if "Seedance" in config else Undefined
-        if given is not Undefined and ((given or "").strip() or None) == self.catalog:
+        if isinstance(given, (str, type(None))) and ((given or "").strip() or None) == self.catalog:
             _install_catalog(self.catalog)  # the same file again: read it again (and the env)
         super().update_config(config)
         # %config merges the raw assignment into the config objects; keep it masked there

@@ -4,8 +4,9 @@ A sweep of more than `THRESHOLD` videos (or `wait_all` of that many jobs) is sho
 one summary instead of one tile per video. This module is the part without widgets:
 `Tally` (counts, tokens, cost, ETA from what it has seen), the HTML/text of the summary
 and a gallery paged with radio buttons and CSS (no script, so a saved notebook keeps
-working; where a sanitizer drops the CSS every page is simply shown). Video tiles come
-from `display.job_html`. `ui/summary.py` is the live ipywidgets view and the waiting.
+working; where a sanitizer drops the CSS every page is simply shown). Tiles are made
+with display.py's public pieces (`box_size`, `tile_title`, `video_html`, `job_html`).
+`ui/summary.py` shows it, keeps it live and waits; `ui/summary_view.py` is the widget.
 """
 from __future__ import annotations
 
@@ -111,7 +112,8 @@ class Tally:
                 if kind not in ("running", "queued", "waiting"):
                     self._ended_at.setdefault(i, now)
             self._max_running = max(self._max_running, counts["running"])
-            if self.finished_at is None and all(is_settled(j) for j in self.jobs):
+            left = counts["running"] + counts["queued"] + counts["waiting"]
+            if self.finished_at is None and left == 0:
                 self.finished_at = now
         return counts
 

@@ -76,6 +76,7 @@ class DaemonPool:
                     fut.set_result(fn(*args))
                 except BaseException as exc:  # noqa: BLE001 - handed to the caller
                     fut.set_exception(exc)
+            del item, fut, fn, args  # an idle thread must not keep the last job alive
             with self._lock:
                 self._idle += 1
 

@@ -376,9 +376,10 @@ def _send_waiting(mgr: JobManager, led: Any, keys: "_KeyRing", live: dict,
     each request is built again from the ledger and sent as its budget frees."""
     from .admission import rebuild_request
 
-    ready = []
+    ready, jobs = [], []
     for row in led.waiting():
-        if row["id"] in live:
+        if row["id"] in live:  # already queued in this process: it is part of the resume
+            jobs.append(live[row["id"]])
             continue
         settings = keys.settings_for(row)
         if isinstance(settings, str):
@@ -393,7 +394,6 @@ def _send_waiting(mgr: JobManager, led: Any, keys: "_KeyRing", live: dict,
             continue
         ready.append((row, settings, request))
     taken = set(led.take_over([row["id"] for row, _, _ in ready]))  # a live owner keeps its own
-    jobs = []
     for row, settings, request in ready:
         if row["id"] not in taken:
             continue

@@ -5,8 +5,8 @@ the `SummaryView` widget (prev/next pages) and, once every job has settled, repl
 it through its display handle with the static HTML (paged with CSS), so the saved
 notebook keeps the result without the kernel. Elsewhere (nbclient, papermill,
 terminal) the static HTML is updated through the handle. Observers on lane threads
-only set widget traits or update that handle; the waiting loop prints from the main
-thread only. Importing this module does not import ipywidgets.
+only set widget traits or update that handle; the waiting loop (main thread) prints only
+when it stops before the jobs end. Importing this module does not import ipywidgets.
 """
 from __future__ import annotations
 
@@ -153,9 +153,7 @@ class SummaryOutput:
                   flush=True)
             self.follow()  # a live frontend still gets the result
             return False
-        self.refresh()
-        print(f"[seedance] {self.title}: {ds.status_line(self.tally)} "
-              f"({ds.time_line(self.tally)})", flush=True)
+        self.refresh()  # the outcome is the output itself: nothing printed under it
         return True
 
 
