@@ -60,12 +60,12 @@ def test_forty_jobs_against_a_queue_cap_of_two_all_finish_without_a_429(tmp_path
 
 def test_an_unconfigured_client_learns_the_queue_cap_from_one_429(tmp_path):
     """Default budget (120): the gateway's QuotaExceeded teaches the real cap at once."""
-    # the gateway runs two at a time, so the rest really queue there
-    with Emulator(speed=100, run_seconds=5, max_queued=2, concurrency={"1.0-pro-fast": 2},
+    # the gateway runs one at a time (0.1 s each), so the rest really queue there
+    with Emulator(speed=100, run_seconds=10, max_queued=2, concurrency={"1.0-pro-fast": 1},
                   **FAST) as emu, isolated_jobs(tmp_path) as mgr:
-        batch = [_submit(emu, f"learn {i}") for i in range(20)]
+        batch = [_submit(emu, f"learn {i}") for i in range(12)]
         assert _settle(batch) == ["succeeded"]
-        assert _creates(emu) == 20
+        assert _creates(emu) == 12
         # 429s received: one teaches the cap; a few more when the ledger's view lagged
         # behind the gateway (rows still "queued" that already run), never one per job
         assert 1 <= mgr.admission.rate_limited == emu.stats()["refused"]["queued"] <= 4

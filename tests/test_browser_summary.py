@@ -95,6 +95,16 @@ def _run_all(page) -> None:
             assert attempt < 2, "Run All Cells did not start the first cell"
 
 
+def _theme(page, theme: str, light: str) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Settings$")).first.click()
+    page.locator(".lm-Menu:visible .lm-Menu-itemLabel", has_text=re.compile("^Theme$")).last.hover()
+    page.locator(".lm-Menu:visible .lm-Menu-itemLabel",
+                 has_text=re.compile(f"^{theme}$")).last.click()
+    page.wait_for_selector(f"body[data-jp-theme-light='{light}']", state="attached",
+                           timeout=30_000)
+    page.wait_for_timeout(500)  # the theme's CSS settles before a screenshot
+
+
 #: the videos on the page a gallery shows (hidden pages have no layout box)
 VISIBLE = ("() => [...document.querySelectorAll('.seedance-summary video')]"
            ".filter(v => v.getClientRects().length > 0)")
@@ -160,6 +170,9 @@ def test_a_24_video_sweep_is_one_paged_summary(lab, page):
     time.sleep(0.5)  # let the posters of the first page paint
     sweep.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "summary-sweep.png"))
+    _theme(page, "JupyterLab Dark", "false")
+    page.screenshot(path=str(ARTIFACTS / "summary-sweep-dark.png"))
+    _theme(page, "JupyterLab Light", "true")
 
     # saved: one display output holding the whole summary; it comes back after a reload
     page.keyboard.press("Control+s")

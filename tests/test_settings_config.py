@@ -355,6 +355,16 @@ def test_dry_run_models_config_and_panel_start_no_emulator(tmp_path):
     assert out.split()[-4:] == ["emulator", "''", "None", "None"]
 
 
+def test_a_blocking_acedata_create_waits_as_long_as_its_caller_says():
+    from seedance_nb.providers import get_dialect
+    from seedance_nb.request import build_request
+
+    request = build_request("a kite", provider="acedata", blocking=True)
+    ace = get_dialect("acedata")
+    assert ace.create_call(request, wait_timeout=120.0).timeout == 120.0
+    assert ace.create_call(request).timeout == catalog.WAIT_DEADLINE_S
+
+
 def test_lower_layers_do_not_import_the_settings():
     """request, providers, http and the ledger get values as arguments (one import check)."""
     files = [SRC / "request.py", SRC / "client.py", SRC / "http.py", SRC / "ledger_db.py",

@@ -127,6 +127,7 @@ def test_jobs_summarizes_by_cell_and_all_lists_every_job(shell):
     html = final_html(cap)
     assert "25 jobs in this kernel: 25 done" in html
     assert html.count("<video") == 25 and "page 3 of 3 · video 25 of 25" in html
+    assert "seed=6 · rt=4:3</div>" in html  # a sweep's tiles keep their swept values
     rows = re.findall(r"<tr><td>(.*?)</td><td>(\d+)</td><td>(\d+)</td>", html)
     assert [(n, done) for _label, n, done in rows] == [("24", "24"), ("1", "1")]
     assert "sweep of 24 over seed, ratio: koi in a pond" in rows[0][0]
@@ -163,3 +164,19 @@ def test_live_frontend_sweep_shows_the_widget_then_the_saved_summary(shell, monk
     assert ">28 done<" in last.data["text/html"] and len(set(display_ids(cap))) == 1
     # nothing printed but the once-per-process emulator notice (main thread, at submit)
     assert cap.stdout.replace(_jobs.EMULATOR_NOTICE + "\n", "") == ""
+
+
+def test_failures_are_counted_and_named(shell, monkeypatch):
+    from seedance_nb.ui import summary
+
+    monkeypatch.setattr(summary, "in_kernel", lambda shell: True)
+    with capture_output() as cap:
+        jobs = [lantern(s) for s in range(1, 9)]
+        jobs += [_jobs.submit(f"a storm [emu:fail] {NO_RENDER}", model="1.0-pro-fast",
+                              resolution="480p", duration=2, seed=s, name=f"storm-{s}")
+                 for s in (1, 2)]
+        _jobs.wait_all(jobs)
+    html, text = final_html(cap), cap.outputs[-1].data["text/plain"]
+    assert ">8 done<" in html and ">2 failed<" in html and html.count("<video") == 8
+    assert "storm-1: failed: " in html and "OutputVideoSensitiveContentDetected" in html
+    assert "storm-2: failed: " in text

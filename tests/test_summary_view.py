@@ -235,3 +235,20 @@ def test_live_clock_moves_without_job_events(clips, monkeypatch):
         time.sleep(0.01)
     assert "1 min 15 s elapsed · ETA unknown" in out.view.head.value
     out._final = True  # ends the ticking thread
+
+
+def test_embedded_videos_are_sent_once_with_the_final_state(clips, monkeypatch):
+    jobs, paths = many(10, clips)
+    handle = Handle()
+    monkeypatch.setattr("IPython.display.display",
+                        lambda data, raw=False, display_id=False: handle)
+    out = SummaryOutput(jobs, title="sweep", embed=True).show()
+    for i in range(9):
+        finished(jobs[i], paths[i])
+        out.refresh()
+    assert len(handle.updates) == 9
+    assert all("data:video/mp4" not in u["text/html"] for u in handle.updates)
+    assert "embedded in this output once every job has ended" in handle.updates[-1]["text/html"]
+    finished(jobs[9], paths[9])
+    out.refresh()
+    assert handle.updates[-1]["text/html"].count('<video src="data:video/mp4;base64,') == 10

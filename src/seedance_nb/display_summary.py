@@ -258,13 +258,20 @@ def time_line(tally: Tally) -> str:
     return f"{spent} · ETA ≈ {duration_text(eta)}"
 
 
-def failures(tally: Tally, fields: Sequence[str] = ()) -> list[str]:
+def title_of(job: Any, fields: Optional[Sequence[str]]) -> str:
+    """A tile's title from `fields`; None: the fields of the sweep the job came from."""
+    if fields is None:
+        fields = getattr(job, "_seedance_fields", ())
+    return _display.tile_title(job, fields)
+
+
+def failures(tally: Tally, fields: Optional[Sequence[str]] = ()) -> list[str]:
     """One line per failed, cancelled or unknown job: its title, status and error."""
     out = []
     for job in tally.jobs:
         if bucket(job) in ("failed", "cancelled", "unknown"):
             error = str(getattr(job, "error", "") or "").splitlines()
-            out.append(f"{_display.tile_title(job, fields)}: {job.status}"
+            out.append(f"{title_of(job, fields)}: {job.status}"
                        + (f": {error[0][:160]}" if error else ""))
     return out
 
@@ -318,10 +325,10 @@ def tile_box(jobs: Sequence[Any]) -> tuple[int, int]:
     return _display.box_size(jobs, width=TILE_WIDTH)
 
 
-def tile_html(job: Any, box: tuple[int, int], fields: Sequence[str] = (), *,
+def tile_html(job: Any, box: tuple[int, int], fields: Optional[Sequence[str]] = (), *,
               embed: bool = False) -> str:
     """One gallery tile: the title (swept values) over the video, fitted in `box`."""
-    title = _display.tile_title(job, fields)
+    title = title_of(job, fields)
     video = getattr(job, "video_path", None)
     if bucket(job) == "done" and video:
         # no poster still per tile: a summary may hold hundreds, each re-sent on updates
@@ -349,7 +356,7 @@ def page_range_text(page: int, n_videos: int, per_page: int = PER_PAGE) -> str:
     return f"page {page + 1} of {pages} · {span} of {n_videos}"
 
 
-def cached_tile(cache: dict, job: Any, box: tuple[int, int], fields: Sequence[str],
+def cached_tile(cache: dict, job: Any, box: tuple[int, int], fields: Optional[Sequence[str]],
                 embed: bool) -> str:
     """`tile_html`, remembered per job until its video, tokens or task id change."""
     key = (getattr(job, "video_path", None), getattr(job, "tokens", None),
@@ -371,7 +378,7 @@ def _turn(uid: str, to: int, pages: int, kind: str) -> str:
             f"{text}</span>")
 
 
-def gallery_html(jobs: Sequence[Any], fields: Sequence[str] = (), *,
+def gallery_html(jobs: Sequence[Any], fields: Optional[Sequence[str]] = (), *,
                  page: int = 0, per_page: int = PER_PAGE, embed: bool = False,
                  cache: Optional[dict] = None) -> str:
     """Every finished video, `per_page` to a page, paged by radio buttons and CSS:
@@ -406,9 +413,14 @@ def gallery_html(jobs: Sequence[Any], fields: Sequence[str] = (), *,
 
 def summary_bundle(tally: Tally, *, title: str, fields: Sequence[str] = (),
                    page: int = 0, per_page: int = PER_PAGE, embed: bool = False,
-                   cache: Optional[dict] = None) -> dict[str, str]:
-    """{text/html, text/plain}: the summary and its paged gallery (a saved output)."""
-    gallery = gallery_html(tally.jobs, fields, page=page, per_page=per_page, embed=embed,
-                           cache=cache)
+                   cache: Optional[dict] = None, gallery: bool = True) -> dict[str, str]:
+    """{text/html, text/plain}: the summary and its paged gallery (a saved output).
+    Without `gallery`, a line saying the videos come at the end stands in for it."""
+    if gallery:
+        gallery = gallery_html(tally.jobs, fields, page=page, per_page=per_page, embed=embed,
+                               cache=cache)
+    else:
+        gallery = ('<div class="seedance-gallery" style="font-size:90%">the videos are '
+                   "embedded in this output once every job has ended</div>")
     body = f'<div class="seedance-summary">{head_html(tally, title, fields)}{gallery}</div>'
     return {"text/html": body, "text/plain": summary_text(tally, title, fields)}

@@ -201,4 +201,4 @@ def live_html(job: Any, now: Optional[float] = None, *, style: bool = True) -> s
     if hint:
         parts.append(f'<span class="seedance-hint">{html.escape(hint)}</span>')
     return ((STYLE if style else "") + '<span class="seedance-live" style="display:'
-            'inline-flex;gap:8px;align-items:center">' + "".join(parts) + "</span>")
+            'inline-flex;flex-wrap:wrap;justify-content:center;gap:2px 8px;align-items:center">' + "".join(parts) + "</span>")

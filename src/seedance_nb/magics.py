@@ -149,7 +149,7 @@ class SeedanceMagics(Magics):
         count = getattr(self.shell, "execution_count", None)
         where = f"In [{count}]" if count else "cell"
         kind = f"sweep of {len(jobs)} over {', '.join(axes)}" if axes else "1 video"
-        summary.note_group(jobs, f"{where}: {kind}: {head}")
+        summary.note_group(jobs, f"{where}: {kind}: {head}", axes)
         if not use_summary(len(jobs)):
             return False
         summary.show_jobs(jobs, title=f"{kind}: {head}", fields=axes, embed=embed,

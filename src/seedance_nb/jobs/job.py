@@ -286,13 +286,14 @@ class Job(traitlets.HasTraits):
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
         bundle = {"text/plain": self._text()}
-        if self.status == "succeeded" and self.video_path:
-            try:
-                from ..display import video_html
+        try:  # lazy: display pulls in Pillow/PyAV only when a poster is made
+            from .. import display
 
-                bundle["text/html"] = video_html(self.video_path,
-                                                 last_frame=self.last_frame_path)
-            except Exception:  # no display module, or a path it cannot serve
+            shown = display.job_bundle(self, embed=display.should_embed(_settings.embed))
+            # the Job(...) repr stays the text view; HTML and the poster PNG come from display
+            bundle.update({k: redact(v) for k, v in shown.items() if k != "text/plain"})
+        except Exception:  # a path it cannot serve: a bare <video> when done
+            if self.status == "succeeded" and self.video_path:
                 src = html.escape(os.path.relpath(self.video_path), quote=True)
                 bundle["text/html"] = f'<video src="{src}" controls playsinline></video>'
         return bundle

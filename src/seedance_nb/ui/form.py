@@ -153,7 +153,7 @@ def _make(name: str) -> widgets.Widget:
                                tooltip="-1 = random (the default: nothing is sent)")
     if f.widget == "bool":
         return widgets.Checkbox(value=False, description=desc, indent=True, style=STYLE,
-                                tooltip=tip)
+                                tooltip=tip, layout=widgets.Layout(width="auto"))
     if f.widget == "list":
         return widgets.Textarea(placeholder="one per line: " + f.expected, description=desc,
                                 style=STYLE, tooltip=tip,

@@ -88,7 +88,8 @@ class Panel(widgets.VBox):
         self.name = widgets.Text(description="Name", style=_W, placeholder="a label kept in "
                                  "the history", layout=widgets.Layout(width="420px"))
         self.new = widgets.Checkbox(value=False, description="New (never reuse an identical "
-                                    "video)", indent=True, style=_W)
+                                    "video)", indent=True, style=_W,
+                                    layout=widgets.Layout(width="auto"))
         self.notes = widgets.HTML()
         self.estimate = widgets.HTML()
         self.problems = widgets.HTML()

@@ -54,11 +54,13 @@ class SummaryOutput:
     def settled(self) -> bool:
         return all(ds.is_settled(j) for j in self.jobs)
 
-    def bundle(self) -> dict[str, str]:
-        """The static summary (the saved output), on the page the widget shows."""
+    def bundle(self, final: bool = True) -> dict[str, str]:
+        """The static summary (the saved output), on the page the widget shows. Embedded
+        videos (base64) are sent once, with the final state, not with every update."""
         page = self.view.page if self.view is not None else 0
         return ds.summary_bundle(self.tally, title=self.title, fields=self.fields, page=page,
-                                 per_page=self.per_page, embed=self.embed, cache=self._tiles)
+                                 per_page=self.per_page, embed=self.embed, cache=self._tiles,
+                                 gallery=final or not self.embed)
 
     def show(self) -> "SummaryOutput":
         """Display it (main thread: the handle is made here)."""
@@ -73,8 +75,8 @@ class SummaryOutput:
                                   "model_id": self.view.model_id},
                     "text/plain": ds.summary_text(self.tally, self.title, self.fields)}
         else:
-            data = self.bundle()
             self._final = self.settled()
+            data = self.bundle(final=self._final)
         self._sent_key = self._key()
         self.handle = display(data, raw=True, display_id=True)
         return self
@@ -100,7 +102,7 @@ class SummaryOutput:
                     key = self._key()
                     if key != self._sent_key:
                         self._sent_key = key
-                        self.handle.update(self.bundle(), raw=True)
+                        self.handle.update(self.bundle(final=False), raw=True)
             except Exception:  # a display glitch must never kill a worker thread
                 pass
 
@@ -198,12 +200,13 @@ _group_ids = itertools.count(1)
 OTHER = "other jobs (submit(), panel, resume)"
 
 
-def note_group(jobs: Sequence[Any], label: str) -> None:
-    """Remember that `jobs` came from one cell (a sweep or a single video)."""
+def note_group(jobs: Sequence[Any], label: str, fields: Sequence[str] = ()) -> None:
+    """Remember that `jobs` came from one cell (a sweep over `fields`, or one video)."""
     gid = next(_group_ids)
     _groups[gid] = label
     for job in jobs:
         job._seedance_group = gid
+        job._seedance_fields = tuple(fields)
 
 
 def group_of(job: Any) -> str:
@@ -240,7 +243,7 @@ def jobs_summary_bundle(jobs: Sequence[Any]) -> dict[str, str]:
     table = ('<table class="seedance-jobs" style="font-size:90%"><tr>'
              + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>"
              + "".join(rows) + "</table>")
-    gallery = ds.gallery_html(list(jobs))
+    gallery = ds.gallery_html(list(jobs), None)  # each tile titled by its own sweep
     return {"text/html": f'<div class="seedance-summary"><div>{html.escape(head)}</div>'
                          f"{table}{gallery}</div>",
             "text/plain": "\n".join(lines)}
