@@ -17,7 +17,7 @@ from seedance_nb import jobs, live
 from _magic_helpers import make_shell, real_engine
 
 LINE = "--model 1.0-pro-fast --rs 480p"  # silent 2 s renders: small on a shared machine
-TICKING = "seedance-ticking"
+TICKING = 'class="seedance-clock seedance-ticking"'  # a running clock (not the CSS)
 HINT = 'class="seedance-hint"'
 BAR = 'role="progressbar"'
 
@@ -82,10 +82,10 @@ def test_gallery_holds_the_clock_style_once_and_a_clock_per_running_tile(shell, 
                                  "two slow rivers [emu:stall] --dur 2")
             group = shell.user_ns["_seedance_jobs"]
             _until(lambda: all(j.status == "running" for j in group)
-                   and any(o.data.get("text/plain", "").count(": running") == 2
+                   and any(o.data.get("text/plain", "").count("] running") == 2
                            for o in list(cap.outputs)))
         html = [o.data["text/html"] for o in list(cap.outputs)
-                if o.data.get("text/plain", "").count(": running") == 2][-1]
+                if o.data.get("text/plain", "").count("] running") == 2][-1]
         assert html.count("<style>") == 1 and html.startswith(live.STYLE)
         assert html.count(TICKING) == 2 and html.count(HINT) == 2
         assert "seed=1" in html and "seed=2" in html
@@ -93,12 +93,13 @@ def test_gallery_holds_the_clock_style_once_and_a_clock_per_running_tile(shell, 
 
 def test_displayed_job_shows_live_html_then_video_and_poster(tmp_path, monkeypatch):
     with real_engine(tmp_path, monkeypatch):
-        job = jobs.submit("a kite over a field", model="1.0-pro-fast", resolution="480p",
-                          duration=2, seed=5)
-        bundle = job._repr_mimebundle_()
-        if job.status not in ("succeeded", "failed"):  # normally: just submitted
-            assert TICKING in bundle["text/html"] and "image/png" not in bundle
-        job.wait(30)
+        kw = dict(model="1.0-pro-fast", resolution="480p", duration=2)
+        slow = jobs.submit("a kite that never lands [emu:stall]", **kw)
+        _until(lambda: slow.status == "running")
+        bundle = slow._repr_mimebundle_()
+        assert TICKING in bundle["text/html"] and HINT in bundle["text/html"]
+        assert "image/png" not in bundle and bundle["text/plain"].startswith("Job(")
+        job = jobs.submit("a kite over a field", seed=5, **kw).wait(30)
         bundle = job._repr_mimebundle_()
     assert bundle["text/plain"].startswith("Job(") and "seed=5" in bundle["text/plain"]
     assert "<video" in bundle["text/html"] and TICKING not in bundle["text/html"]

@@ -171,6 +171,7 @@ def test_resume_uses_the_configured_key_and_base_url(shell, emu, monkeypatch):
 
 
 def test_resume_without_a_key_says_so_and_contacts_nothing(shell, emu):
+    config(shell, "Seedance.poll_interval = 5")  # the gateway floor
     config(shell, 'Seedance.provider = "ark"')
     config(shell, f'Seedance.base_url = "{emu.base_url}/api/v3"')
     config(shell, f'Seedance.api_key = "{KEY}"')

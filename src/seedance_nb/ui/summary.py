@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import html
 import itertools
+import logging
 import threading
 import time
 from typing import Any, Optional, Sequence
 
 from .. import display as _display
 from .. import display_summary as ds
+
+log = logging.getLogger("seedance_nb")
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 _WATCHED = ["status", "progress", "video_path", "error", "tokens", "task_id"]
@@ -104,7 +107,7 @@ class SummaryOutput:
                         self._sent_key = key
                         self.handle.update(self.bundle(final=False), raw=True)
             except Exception:  # a display glitch must never kill a worker thread
-                pass
+                log.debug("summary refresh failed", exc_info=True)
 
     def follow(self) -> None:
         """Let the jobs' observers keep the output current (the cell has returned)."""
