@@ -83,11 +83,12 @@ _PARSER = _build_parser()
 
 _LINE_COMMANDS = """\
 Line magic:
-  %seedance panel            the control panel (form + job cards)
-  %seedance jobs             jobs of this kernel
+  %seedance panel            the control panel (form + this folder's recent jobs as cards)
+  %seedance jobs [--all]     jobs of this kernel (many: one row per cell; --all every job)
   %seedance history [--all] [--full]   this session's tasks; --all the whole ledger; --full every column
   %seedance resume           pick up unfinished tasks from the ledger
   %seedance cancel ID        cancel a queued task (task id, name or ledger id)
+  %seedance delete ID        delete a finished task at the gateway (ark, byteplus)
   %seedance final ID         render a 2.5 draft's final video at 1080p (job or task id)
   %seedance adopt ROW TASK   settle a lost create: that row is this task (see resume)
   %seedance dismiss ROW      settle a lost create: no task was made; stop reporting it
