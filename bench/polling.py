@@ -4,9 +4,11 @@
     python bench/polling.py --jobs 100 --dialect ark,acedata
     python bench/polling.py --quick               # 10 jobs, ark and acedata, fast (CI)
 
-For each dialect and each N, a fresh emulator (in its own process, so its CPU
-is not counted as the client's) runs the same N jobs for each client, one
-client after the other, at the same poll interval:
+For each dialect and each N, every client runs the same N jobs --reps times
+(default 3) at the same poll interval, each run on a FRESH emulator (in its own
+process, so its CPU is not counted as the client's), the order of the clients
+rotated on each repetition so none always goes first or last. Tables show the
+median of the repetitions, and a second table their min / median / max:
 
   seedance-nb   submit() x N, wait_all(): the worker polls in batches (one Ark list
                 request per 500 tasks, one AceData retrieve_batch per 50; comet and
@@ -37,6 +39,7 @@ import os
 import queue
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -398,6 +401,37 @@ def measure(emu: BenchEmulator, dialect: str, n: int, client: str, interval: flo
                   last_file - fin["last_finished"], cpu, ctx.extra)
 
 
+def median_result(runs: list[Result]) -> Result:
+    """One Result of the medians of repeated runs of the same client, dialect and N."""
+    med = statistics.median
+    first = runs[0]
+    counts = {k: int(med(r.counts[k] for r in runs)) for k in first.counts}
+    return Result(first.dialect, first.jobs, first.client, counts,
+                  int(med(r.rounds for r in runs)), med(r.wall for r in runs),
+                  med(r.lag for r in runs), med(r.cpu for r in runs), first.extra)
+
+
+def group(runs: list[Result]) -> dict[tuple, list[Result]]:
+    out: dict[tuple, list[Result]] = {}
+    for r in runs:
+        out.setdefault((r.dialect, r.jobs, r.client), []).append(r)
+    return out
+
+
+def spread_table(dialect: str, runs: list[Result]) -> str:
+    rows = []
+    for (_, n, client), rs in group(runs).items():
+        row: list[Any] = [client, n, len(rs)]
+        for values in ([r.wall for r in rs], [r.cpu for r in rs], [r.lag for r in rs],
+                       [r.polls for r in rs]):
+            row += [round(min(values), 2), round(statistics.median(values), 2),
+                    round(max(values), 2)]
+        rows.append(row)
+    head = ["client", "jobs", "runs", "wall min", "med", "max", "cpu min", "med", "max",
+            "lag min", "med", "max", "polls min", "med", "max"]
+    return _common.table(f"{dialect} dialect: spread over repetitions (s; polls)", head, rows)
+
+
 def warm(emu: BenchEmulator, dialect: str, interval: float, tmp: Path) -> None:
     """Render each clip shape once and settle connections before anything is timed."""
     run_plain(Ctx(emu, dialect, interval, _fresh(tmp / "warm")), len(DURATIONS))
@@ -490,6 +524,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--quick", action="store_true",
                    help="10 jobs on ark and acedata at speed 150 (for CI)")
     p.add_argument("--no-sdk", action="store_true", help="skip the volcengine SDK client")
+    p.add_argument("--reps", type=int, default=3,
+                   help="repetitions per client, order rotated each time (default 3)")
     args = p.parse_args(argv)
     if args.quick:
         args.jobs = [min(n, 20) for n in args.jobs or [10]]
@@ -499,6 +535,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     args.dialect = args.dialect or list(DIALECTS)
     if not args.speed > 0:
         p.error("--speed must be above 0")
+    if args.reps < 1:
+        p.error("--reps must be at least 1")
     interval = args.interval or max(catalog.POLL_FLOOR_EMULATOR_S,
                                     catalog.POLL_INTERVAL_S / args.speed)
     if interval < catalog.POLL_FLOOR_EMULATOR_S:
@@ -520,17 +558,23 @@ def main(argv: Optional[list[str]] = None) -> int:
         tmp = Path(tmp_name)
         os.environ[RENDER_DIR_ENV] = str(_fresh(tmp / "renders"))
         for dialect in args.dialect:
-            mine: list[Result] = []
+            runs: list[Result] = []
+            names = [c for c in clients if c != "ark SDK" or dialect == "ark"]
             for n in args.jobs:
-                with BenchEmulator(args.speed, max_queued=n + 10) as emu:
-                    warm(emu, dialect, interval, tmp)
-                    for client in clients:
-                        if client == "ark SDK" and dialect != "ark":
-                            continue
-                        out = tmp / f"{dialect}-{n}-{client.replace(' ', '-')}"
-                        mine.append(measure(emu, dialect, n, client, interval, out))
-                        shutil.rmtree(out, ignore_errors=True)
+                for rep in range(args.reps):
+                    # each client goes first, middle and last in turn
+                    order = names[rep % len(names):] + names[:rep % len(names)]
+                    for client in order:
+                        # a fresh emulator per run: no client inherits another's tasks,
+                        # connections or warm caches on the server
+                        with BenchEmulator(args.speed, max_queued=n + 10) as emu:
+                            warm(emu, dialect, interval, tmp)
+                            out = tmp / f"{dialect}-{n}-{client.replace(' ', '-')}-{rep}"
+                            runs.append(measure(emu, dialect, n, client, interval, out))
+                            shutil.rmtree(out, ignore_errors=True)
+            mine = [median_result(rs) for rs in group(runs).values()]
             print(dialect_table(dialect, mine), flush=True)
+            print(spread_table(dialect, runs), flush=True)
             results += mine
     print(ratio_table(results))
     print("\n".join(targets(results, interval)))

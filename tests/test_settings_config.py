@@ -356,6 +356,24 @@ def test_dry_run_models_config_and_panel_start_no_emulator(tmp_path):
     assert out.split()[-4:] == ["emulator", "''", "None", "None"]
 
 
+def test_emulator_speed_sets_the_speed_of_the_emulator_the_kernel_starts(tmp_path):
+    out = fresh_modules(
+        "import os\n"
+        "os.environ.pop('SEEDANCE_EMULATOR_URL', None)\n"
+        f"os.environ['SEEDANCE_OUTPUT_DIR'] = {str(tmp_path / 'out')!r}\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "sh = InteractiveShell.instance()\n"
+        "sh.run_line_magic('load_ext', 'seedance_nb')\n"
+        "sh.run_line_magic('config', 'Seedance.emulator_speed = 400.0')\n"
+        "import seedance_nb\n"
+        "from seedance_nb import emulator\n"
+        "job = seedance_nb.submit('a kite', resolution='480p', duration=4)\n"
+        "job.wait(60)\n"
+        "print(job.status, emulator._local.speed)\n"
+        "emulator.stop_local()\n")
+    assert out.split()[-2:] == ["succeeded", "400.0"]
+
+
 def test_a_blocking_acedata_create_waits_as_long_as_its_caller_says():
     from seedance_nb.providers import get_dialect
     from seedance_nb.request import build_request

@@ -75,13 +75,14 @@ class ClientSettings:
         """Identity of the connection (one HTTP session and one poll group per key)."""
         return (self.provider, self.dialect, self.base_url, self.api_key)
 
-    def started(self) -> "ClientSettings":
-        """These settings, with this process's emulator started if they need one."""
+    def started(self, speed: Optional[float] = None) -> "ClientSettings":
+        """These settings, with this process's emulator started (at `speed`, else its
+        default) if they need one."""
         if self.base_url or not self.is_emulator:
             return self
         from .emulator import ensure_local  # one emulator per process, reused later
 
-        root, token = ensure_local()
+        root, token = ensure_local(speed)
         key = self.api_key or token or catalog.EMULATOR_DEFAULT_TOKEN
         register_secret(key)
         base = check_base_url(_emulator_base(root, self.emulate))

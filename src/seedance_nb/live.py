@@ -126,11 +126,8 @@ def emulator_speed(settings: Any) -> Optional[float]:
     base = getattr(local, "base_url", None)
     if not base or not str(getattr(settings, "base_url", "")).startswith(base.rstrip("/")):
         return None
-    argv = list(getattr(local, "argv", ()))
-    try:
-        return float(argv[argv.index("--speed") + 1])
-    except (ValueError, IndexError):
-        return None
+    speed = getattr(local, "speed", None)
+    return float(speed) if speed else None
 
 
 def emulator_seconds(request: Any, family: str, speed: float = 1.0) -> float:

@@ -251,7 +251,10 @@ def check_account(provider: Optional[str] = None, *, api_key: Optional[str] = No
     where = f"{name} (emulating {settings.dialect})" if settings.is_emulator else name
     if settings.dialect not in LISTING_DIALECTS:
         return AccountCheck(name, settings.dialect, note=_no_list(where))
-    settings = settings.started()  # the check sends: a local emulator starts only now
+    from .config import settings as _configured
+
+    # the check sends: a local emulator starts only now
+    settings = settings.started(_configured.emulator_speed)
     listed = _fetch_ids(settings)
     known = {w for ids in catalog.WIRE_IDS.values() for w in ids.values()}
     known |= {a for spec in catalog.SPECS.values() for a in spec.aliases}

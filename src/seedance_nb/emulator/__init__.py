@@ -67,6 +67,7 @@ class Emulator:
                  startup_timeout: float = 60.0, **options: Any) -> None:
         from .cli import parse
 
+        self.speed = float(speed)  # public: progress hints divide the emulated time by it
         self.argv = _argv(port, speed, options)
         self._server = None
         self._proc: Optional[subprocess.Popen] = None
@@ -145,8 +146,10 @@ _local: Optional[Emulator] = None
 _local_lock = threading.Lock()
 
 
-def ensure_local() -> tuple[str, str]:
-    """(base_url, token) of this process's emulator, starting it on first use.
+def ensure_local(speed: Optional[float] = None) -> tuple[str, str]:
+    """(base_url, token) of this process's emulator, starting it on first use at `speed`
+    (default LOCAL_SPEED; `%config Seedance.emulator_speed`). A running emulator is kept
+    whatever speed is asked later: its tasks and files belong to this session.
 
     With SEEDANCE_EMULATOR_URL set, that server is used and nothing is started.
     """
@@ -157,7 +160,7 @@ def ensure_local() -> tuple[str, str]:
     global _local
     with _local_lock:
         if _local is None or (_local._proc is not None and _local._proc.poll() is not None):
-            _local = Emulator(port=0, speed=LOCAL_SPEED, catalog=_active_catalog())
+            _local = Emulator(port=0, speed=speed or LOCAL_SPEED, catalog=_active_catalog())
             atexit.register(_local.close)
         return _local.base_url, _local.token
 

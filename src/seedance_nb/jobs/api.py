@@ -101,7 +101,7 @@ def submit(prompt: str = "", *, provider: Optional[str] = None, model: Optional[
     fingerprint = request.fingerprint()
     deadline = timeout if timeout is not None else settings.wait_timeout
     # the place that sends: a local emulator starts here, not when settings are resolved
-    client = client.started()
+    client = client.started(settings.emulator_speed)
     job_kw = dict(settings=client, request=request, name=name, ledger=led, manager=mgr,
                   deadline_s=deadline, output_dir=str(settings.output_dir))
     if not new:

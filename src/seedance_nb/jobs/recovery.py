@@ -263,7 +263,8 @@ class _KeyRing:
         try:
             # the pure resolver: which key goes where was decided above
             return resolve_client(provider, key, where or None, emulate,
-                                  allow_insecure=self.allow_insecure).started()
+                                  allow_insecure=self.allow_insecure).started(
+                                      _settings.emulator_speed)
         except SeedanceConfigError as exc:
             return str(exc)
 
