@@ -32,6 +32,9 @@ CASES = {
     "emulator_load.py": (["--tasks", "10"], ["GET requests/s sustained"], (0,)),
     "hostile_soak.py": (["--quick"], ["hostile soak:", "healthy finish-time ratio", "machine:"],
                         (0,)),
+    # correctness only: every job completes and no create fails (never the wall time)
+    "sweep_scale.py": (["--quick"], ["== sweep at scale ==", "completed 60 of 60 OK",
+                                     "failed creates 0 OK", "machine:"], (0,)),
     # parse_validate.py exits 1 when it misses its timing target; that is not asserted here.
     "parse_validate.py": ([], ["parse + validate", "import seedance_nb"], (0, 1)),
 }

@@ -44,6 +44,7 @@ class FakeGateway:
         "nourl": ["running", "succeeded!"],  # '!' = succeeded without a video URL
         "weird": ["thinking", "succeeded"],
         "slow": ["running"],
+        "hold": ["queued"],  # stays queued: cancellable (a running task is not, §10.6)
         "fail": ["running", "failed"],
         "gone": ["running"],
     }
@@ -298,7 +299,7 @@ def test_failed_task_raises_and_generate_raises(gw, monkeypatch):
 
 def test_cancel_goes_through_worker_and_ends_cancelled(gw, monkeypatch):
     fast_rounds(monkeypatch)
-    job = sub("slow to cancel")
+    job = sub("hold to cancel")
     while job.task_id is None:
         time.sleep(0.01)
     job.cancel()

@@ -456,12 +456,30 @@ def _stream(resp: requests.Response, part: _Partial, chunk_size: int, shown: str
         raise _Cut(f"transfer cut short: got {part.got} of {part.total} bytes")
 
 
+def _proxies(session: requests.Session, url: str) -> dict | None:
+    """For a session that does not read the environment itself (trust_env off, as the
+    job manager's): the environment's proxies for this URL's host, looked up once per
+    host and kept on the session. None for a session that reads it on every request."""
+    if session.trust_env:
+        return None
+    from .http import env_proxies
+
+    cache = session.__dict__.setdefault("_seedance_proxies", {})
+    parts = urlsplit(url)
+    key = (parts.scheme, parts.netloc)
+    if key not in cache:
+        if len(cache) > 256:
+            cache.clear()
+        cache[key] = env_proxies(url)
+    return cache[key]
+
+
 def _get(session: requests.Session, url: str, headers: dict, timeout,
          allow_http_loopback: bool) -> requests.Response:
     """GET following redirects by hand, so every hop passes the URL check."""
     for _ in range(MAX_REDIRECTS + 1):
         resp = session.get(url, headers=headers, stream=True, timeout=timeout,
-                           allow_redirects=False)
+                           allow_redirects=False, proxies=_proxies(session, url))
         if not resp.is_redirect:
             return resp
         target = urljoin(url, resp.headers["Location"])

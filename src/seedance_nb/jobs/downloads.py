@@ -23,11 +23,14 @@ class DownloadMixin:
         if session is None:
             import requests
 
-            from ..http import USER_AGENT
+            from ..http import USER_AGENT, env_ca_bundle
 
             # A separate session without the bearer key: file URLs are on other hosts.
             session = lane.dl_session = requests.Session()
             session.headers["User-Agent"] = USER_AGENT
+            # media reads the proxy settings once per file host, not per request
+            session.trust_env = False
+            session.verify = env_ca_bundle() or True
         return session
 
     def _download_due(self, lane: Lane, jobs: list[Job]) -> None:

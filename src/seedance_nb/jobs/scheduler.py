@@ -7,6 +7,8 @@ that lane's worker when the lane has work due. It never sends a request.
 from __future__ import annotations
 
 import collections
+import heapq
+import itertools
 import logging
 import os
 import queue
@@ -58,6 +60,8 @@ class JobManager(CreateMixin, PollingMixin, DownloadMixin):
         self._lanes: dict[tuple, Lane] = {}
         self._lanes_lock = threading.Lock()
         self._live: dict[int, Job] = {}  # jobs not ended, for the deadline check
+        self._deadlines: list[tuple[float, int, int]] = []  # heap: (deadline, seq, id(job))
+        self._seq = itertools.count()
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
@@ -135,7 +139,8 @@ class JobManager(CreateMixin, PollingMixin, DownloadMixin):
     def _sleep_for(self) -> float:
         now = time.time()
         due = [lane.wake_at() for lane in self._lanes.values() if not lane.busy]
-        due += [j._deadline for j in self._live.values()]
+        if self._deadlines:
+            due.append(self._deadlines[0][0])
         return max(0.0, min(TICK_S, min(due, default=now + TICK_S) - now))
 
     def _handle(self, cmd: tuple) -> None:
@@ -144,7 +149,13 @@ class JobManager(CreateMixin, PollingMixin, DownloadMixin):
             return
         if job.done:
             return
-        self._live[id(job)] = job  # every job's deadline is kept here, followers' too
+        if id(job) not in self._live:
+            # every job's deadline is kept here, followers' too; an ended job leaves at
+            # once (not held for the manager's life), and the heap finds the next deadline
+            # without a pass over every job
+            self._live[id(job)] = job
+            heapq.heappush(self._deadlines, (job._deadline, next(self._seq), id(job)))
+            job._add_done_callback(lambda: self._live.pop(id(job), None))
         if action == "follow":
             return  # its leader's lane drives it
         lane = self._lane(job.settings)
@@ -171,15 +182,28 @@ class JobManager(CreateMixin, PollingMixin, DownloadMixin):
                 lane.busy = True
                 lane.worker.submit(self._turn, lane)
 
+    def _due_jobs(self, now: float) -> list[Job]:
+        """Jobs whose deadline passed, off the heap (ended jobs' entries are dropped)."""
+        heap, due = self._deadlines, []
+        while heap and heap[0][0] < now:
+            _, _, key = heapq.heappop(heap)
+            job = self._live.get(key)
+            if job is None or job.done:
+                continue
+            if now <= job._deadline:  # moved later (resume): look again then
+                heapq.heappush(heap, (job._deadline, next(self._seq), key))
+                continue
+            due.append(job)
+        if len(heap) > 2 * len(self._live) + 64:  # many ended jobs' entries: compact
+            live = set(self._live)
+            self._deadlines = [e for e in heap if e[2] in live]
+            heapq.heapify(self._deadlines)
+        return due
+
     def _enforce_deadlines(self, now: float) -> None:
         """End every job whose deadline passed, whatever its lane is doing (§8)."""
-        for key, job in list(self._live.items()):
-            if job.done:
-                del self._live[key]
-                continue
-            if now <= job._deadline:
-                continue
-            del self._live[key]
+        for job in self._due_jobs(now):
+            self._live.pop(id(job), None)
             lane = self._lanes.get(job.settings.key)
             unsent = lane is not None and lane.withdraw(job)
             waited = now - job._t0
@@ -246,6 +270,15 @@ class JobManager(CreateMixin, PollingMixin, DownloadMixin):
         finally:
             lane.busy = False
             self._cmds.put(("wake", None))
+
+    def _holder_of(self, job: Job, task_id: str) -> Optional[str]:
+        """Another job of this process that already has `task_id` on the same gateway.
+        (CreateMixin's scan, through the table's task-id index: not O(jobs) per create.)"""
+        for other in self.jobs.with_task_id(task_id):
+            if other is not job and other.ledger_id != job.ledger_id and \
+                    other.settings.key == job.settings.key:
+                return f"ledger row {other.ledger_id}"
+        return None
 
     def _act(self, lane: Lane, action: tuple) -> None:
         kind, job = action[0], action[1]

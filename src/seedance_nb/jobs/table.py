@@ -10,6 +10,7 @@ without that cost.
 """
 from __future__ import annotations
 
+import sys
 import threading
 import weakref
 from typing import Any, Iterable, Iterator, Optional, Union
@@ -26,9 +27,14 @@ class RequestBrief:
 
     def __init__(self, request: Any) -> None:
         for name in self.__slots__:
-            setattr(self, name, getattr(request, name, None))
+            setattr(self, name, _shared(getattr(request, name, None)))
         if isinstance(self.prompt, str) and len(self.prompt) > PROMPT_CHARS:
             self.prompt = self.prompt[:PROMPT_CHARS - 1] + "…"
+
+
+def _shared(value: Any) -> Any:
+    """Short words ("emulator", "480p", a model id) are one object for every brief."""
+    return sys.intern(value) if isinstance(value, str) and len(value) <= 64 else value
 
     def __repr__(self) -> str:
         return f"RequestBrief(model={self.model!r}, prompt={self.prompt!r})"
@@ -54,8 +60,10 @@ class FinishedJob:
 
     def __init__(self, job: Any) -> None:
         for name in self.__slots__:
-            if name != "request":
-                setattr(self, name, getattr(job, name, None))
+            if name not in ("request", "task_id", "video_path", "last_frame_path", "error"):
+                setattr(self, name, _shared(getattr(job, name, None)))
+        for name in ("task_id", "video_path", "last_frame_path", "error"):  # one per job
+            setattr(self, name, getattr(job, name, None))
         req = getattr(job, "request", None)
         self.request = RequestBrief(req) if req is not None else None
         seed = getattr(getattr(job, "task", None), "seed", None)
@@ -147,6 +155,7 @@ class JobTable:
         self._entries: list[Entry] = []
         self._where: dict[int, int] = {}  # id(job) -> index hint, for release
         self._settings: dict[tuple, Any] = {}  # one ClientSettings per gateway key
+        self._by_task: dict[str, Any] = {}  # task id -> position (a tuple if several)
         self._lock = threading.RLock()
 
     # --- reading -------------------------------------------------------------------
@@ -177,6 +186,47 @@ class JobTable:
     def __repr__(self) -> str:
         return f"JobTable({len(self)} jobs, {len(self.held())} held)"
 
+    def with_task_id(self, task_id: str) -> list[Any]:
+        """The jobs (or briefs) that have this task id, without scanning the table."""
+        with self._lock:
+            at = self._by_task.get(task_id, ())
+            entries = [self._entries[i] for i in (at if isinstance(at, tuple) else (at,))
+                       if i < len(self._entries)]
+        jobs = [e.get() if isinstance(e, _Released) else e for e in entries]
+        return [j for j in jobs if getattr(j, "task_id", None) == task_id]
+
+    def _index(self, i: int, task_id: Any) -> None:
+        if not task_id:
+            return
+        at = self._by_task.get(task_id)
+        if at is None or at == i:
+            self._by_task[task_id] = i
+        else:  # the same task in several entries (joined, reused, or a gateway's repeat)
+            seen = at if isinstance(at, tuple) else (at,)
+            if i not in seen:
+                self._by_task[task_id] = seen + (i,)
+
+    def _reindex(self) -> None:
+        self._where.clear()
+        self._by_task.clear()
+        for i, entry in enumerate(self._entries):
+            job = entry.get() if isinstance(entry, _Released) else entry
+            self._where[id(job)] = i
+            self._index(i, getattr(job, "task_id", None))
+
+    def _task_id_set(self, change: Any) -> None:
+        """A job got its task id (the create's answer): index it."""
+        job = change["owner"]
+        with self._lock:
+            i = self._where.get(id(job))
+            if i is None or i >= len(self._entries) or not self._is(i, job):
+                return
+            self._index(i, change["new"])
+
+    def _is(self, i: int, job: Any) -> bool:
+        entry = self._entries[i]
+        return (entry.ref() if isinstance(entry, _Released) else entry) is job
+
     def held(self) -> list[Any]:
         """The jobs held strongly: those not ended (or not yet released)."""
         return [e for e in self._snapshot() if not isinstance(e, _Released)]
@@ -190,14 +240,19 @@ class JobTable:
             return job
         if not job.done:
             add(lambda: self.release(job))  # from a lane thread: waits for our lock
+            observe = getattr(job, "observe", None)
+            if observe is not None:
+                observe(self._task_id_set, names=["task_id"])
         # checked again: it may have ended just now, and then the callback ran here
         return _Released(job, self._settings) if job.done else job
 
     def append(self, job: Any) -> None:
         with self._lock:
             entry = self._hold(job)
-            self._where[id(job)] = len(self._entries)
+            i = len(self._entries)
+            self._where[id(job)] = i
             self._entries.append(entry)
+            self._index(i, getattr(job, "task_id", None))
 
     def extend(self, jobs: Iterable[Any]) -> None:
         for job in jobs:
@@ -210,12 +265,13 @@ class JobTable:
             else:
                 value = self._hold(value)
             self._entries[index] = value
-            self._where.clear()  # positions moved; release falls back to a scan
+            self._reindex()  # positions moved
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
             self._where.clear()
+            self._by_task.clear()
 
     def release(self, job: Any) -> bool:
         """Stop holding `job` (ended, recorded); True if it was held here."""
