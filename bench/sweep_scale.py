@@ -209,7 +209,7 @@ def _traced() -> tuple[int, int]:
     snap = tracemalloc.take_snapshot().filter_traces(
         [tracemalloc.Filter(False, tracemalloc.__file__)])
     total = sum(s.size for s in snap.statistics("filename"))
-    rest = snap.filter_traces([tracemalloc.Filter(False, p) for p in BOUNDED])
+    rest = snap.filter_traces([tracemalloc.Filter(False, p, all_frames=True) for p in BOUNDED])
     return total, sum(s.size for s in rest.statistics("filename"))
 
 
@@ -218,7 +218,7 @@ def kept_per_job(emu: Any, lim: Limits, n: int) -> tuple[float, float]:
     (everything, without the bounded caches)."""
     from seedance_nb import jobs
 
-    tracemalloc.start()
+    tracemalloc.start(12)  # deep enough to see which module a path string was made for
     try:
         gc.collect()
         before = _traced()

@@ -55,8 +55,12 @@ def test_crash_after_intent_nothing_sent(emu, tmp_path):
     with isolated_jobs(tmp_path) as mgr:
         led = mgr.ledger()
         (row,) = led.rows()
-        assert row["status"] == "pending" and row["sent_at"] is None
-        assert jobs.resume() == []  # nothing left the machine; nothing to finish
+        # recorded, never sent: it waits in the ledger and resume() sends it, once
+        assert row["status"] == "waiting" and row["sent_at"] is None
+        (job,) = jobs.resume(api_key=emu.token, base_url=row["base_url"])
+        job.wait(60)
+        assert job.status == "succeeded" and _creates(emu) == before + 1
+        assert jobs.resume(api_key=emu.token, base_url=row["base_url"]) == []
 
 
 @pytest.mark.parametrize("point,model", [("after_send", "1.0-pro-fast"),

@@ -120,14 +120,16 @@ def test_crash_at_each_submit_step_never_loses_or_resends_the_task(tmp_path, emu
         unsent, inflight = led.unsent(), led.inflight()
 
     if step == "after_intent":
-        # Recorded, never sent: nothing billed, and resume must not send it behind our back.
+        # Recorded, never sent: nothing billed; the row waits in the ledger (issue 13) and
+        # resume() sends it exactly once.
         assert _creates(emu) == 0
         assert row["sent_at"] is None and [r["id"] for r in unsent] == [row["id"]]
         assert inflight == []
         resumed = _run(child_cmd("resume", ledger, out), child_env(emu))
         assert resumed.returncode == 0, resumed.stderr
-        assert _reports(resumed.stdout) == [] and _creates(emu) == 0
-        # Asking again sends it exactly once.
+        assert [r["status"] for r in _reports(resumed.stdout)] == ["succeeded"]
+        assert _creates(emu) == 1
+        # Asking again reuses that paid result: no second create.
         again = _run(child_cmd("submit", ledger, out, "crash", 1), child_env(emu))
         assert again.returncode == 0, again.stderr
         assert _creates(emu) == 1

@@ -27,8 +27,8 @@ def _submit(emu, prompt: str, seed: int):  # noqa: F811
 # Bounded caches fill as jobs run and are not per-job costs: the preview probe cache
 # (1,024 files) and the last 1,000 poll-round stats.
 BOUNDED = [tracemalloc.Filter(False, tracemalloc.__file__),
-           tracemalloc.Filter(False, "*/seedance_nb/preview.py"),
-           tracemalloc.Filter(False, "*/seedance_nb/jobs/polling.py")]
+           tracemalloc.Filter(False, "*/seedance_nb/preview.py", all_frames=True),
+           tracemalloc.Filter(False, "*/seedance_nb/jobs/polling.py", all_frames=True)]
 
 
 def _traced() -> int:
@@ -91,7 +91,7 @@ def test_manager_tables_do_not_grow_over_50_jobs(emu, tmp_path):  # noqa: F811
         return [weakref.ref(j) for j in batch]
 
     with isolated_jobs(tmp_path) as mgr:
-        tracemalloc.start()
+        tracemalloc.start(12)
         try:
             # first use: imports, connections, threads; and the 128-entry caches of
             # urllib.parse and sqlite3's statements fill up

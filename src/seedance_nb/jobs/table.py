@@ -16,14 +16,19 @@ import weakref
 from typing import Any, Iterable, Iterator, Optional, Union
 
 PROMPT_CHARS = 120  # of the prompt kept in a brief (captions show less)
-_SCALARS = ("family", "model", "mode", "seed", "resolution", "ratio", "duration", "frames",
-            "draft", "draft_task_id", "output_format", "task_type")
+_SCALARS = ("family", "model", "mode", "seed", "resolution", "duration", "draft")
 
 
 class RequestBrief:
-    """The few request fields a finished job's caption, labels and `final()` read."""
+    """The few request fields a finished job's caption, labels and `final()` read;
+    other fields read as None."""
 
-    __slots__ = ("provider", "dialect", "prompt") + _SCALARS
+    __slots__ = ("provider", "prompt") + _SCALARS
+
+    def __getattr__(self, name: str) -> Any:  # only for names not in __slots__
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return None
 
     def __init__(self, request: Any) -> None:
         for name in self.__slots__:
