@@ -124,9 +124,9 @@ def _child(argv: list[str]) -> int:
     from seedance_nb import config
 
     command, ledger_path, out, url, token = argv[:5]
-    config.defaults.ledger_path = ledger_path
-    config.defaults.output_dir = out
-    config.defaults.poll_interval = 0.1
+    config.settings.ledger_path = ledger_path
+    config.settings.output_dir = out
+    config.settings.poll_interval = 0.1
     if command == "sweep":
         prefix, count, queued = argv[5], int(argv[6]), int(argv[7])
         batch = [seedance_nb.submit(f"{prefix} clip {i} [no-render]", base_url=url,

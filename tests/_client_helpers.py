@@ -112,11 +112,11 @@ def isolated_jobs(tmp_path: Any, *, poll_interval: float = 0.1,
                   **kw: Any) -> Iterator[Any]:
     """Fresh defaults (output in tmp_path) and a fresh process-wide JobManager."""
     from seedance_nb import jobs
-    from seedance_nb.config import defaults
+    from seedance_nb.config import settings
 
-    defaults.reset()
-    defaults.output_dir = str(tmp_path / "out")
-    defaults.poll_interval = poll_interval
+    settings.reset()
+    settings.output_dir = str(tmp_path / "out")
+    settings.poll_interval = poll_interval
     old = jobs._manager
     mgr = jobs.JobManager(**kw)
     jobs.set_manager(mgr)
@@ -125,7 +125,7 @@ def isolated_jobs(tmp_path: Any, *, poll_interval: float = 0.1,
     finally:
         mgr.stop()
         jobs.set_manager(old)
-        defaults.reset()
+        settings.reset()
 
 
 DIALECTS = ("ark", "byteplus", "comet", "comet-volc", "acedata")

@@ -58,12 +58,12 @@ def wait_until(predicate: Any, timeout: float = 20.0, interval: float = 0.05) ->
 def isolated_manager(tmp_path: Any, poll_interval: float = 0.1) -> Any:
     """Fresh defaults (ledger and output in tmp_path) and a fresh process-wide JobManager."""
     from seedance_nb import jobs
-    from seedance_nb.config import defaults
+    from seedance_nb.config import settings
 
-    defaults.reset()
-    defaults.output_dir = str(tmp_path / "out")
-    defaults.ledger_path = str(tmp_path / "ledger.sqlite")
-    defaults.poll_interval = poll_interval
+    settings.reset()
+    settings.output_dir = str(tmp_path / "out")
+    settings.ledger_path = str(tmp_path / "ledger.sqlite")
+    settings.poll_interval = poll_interval
     old = jobs._manager
     mgr = jobs.JobManager()
     jobs.set_manager(mgr)
@@ -72,7 +72,7 @@ def isolated_manager(tmp_path: Any, poll_interval: float = 0.1) -> Any:
     finally:
         mgr.stop()
         jobs.set_manager(old)
-        defaults.reset()
+        settings.reset()
 
 
 def send_and_lose(led: Ledger, prompt: str, **fields: Any) -> tuple[int, str]:
@@ -159,9 +159,9 @@ def _main(argv: list[str]) -> int:
     from seedance_nb import config
 
     command, ledger_path, out = argv[:3]
-    config.defaults.ledger_path = ledger_path
-    config.defaults.output_dir = out
-    config.defaults.poll_interval = 0.1
+    config.settings.ledger_path = ledger_path
+    config.settings.output_dir = out
+    config.settings.poll_interval = 0.1
     if command == "submit":
         prefix, count = argv[3], int(argv[4])
         jobs = [seedance_nb.submit(p, **SMALL) for p in prompts(prefix, count)]

@@ -343,7 +343,7 @@ def test_limits_order_builtin_manager_session_submit(tmp_path, monkeypatch):
         assert adm.limits_for(job).concurrency == catalog.rate_limits("1.0-pro-fast")[1]
         assert adm.limits_for(job).rpm == 7  # the submit's own
         adm.limits = {"queued": 50, "concurrency": 4}
-        holder = getattr(config, "settings", None) or config.defaults
+        holder = config.settings
         monkeypatch.setattr(holder, "limits", {"queued": 30}, raising=False)
         got = adm.limits_for(job)
         assert (got.queued, got.concurrency, got.rpm) == (30, 4, 7)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from IPython.core.error import UsageError
 
-from seedance_nb.config import defaults
+from seedance_nb.config import settings
 from seedance_nb.magic_line import MAX_SWEEP
 
 from _magic_helpers import make_shell, real_engine
@@ -24,9 +24,9 @@ def shell():
 def _clean(shell, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SEEDANCE_NB_WAIT", raising=False)
-    defaults.reset()
+    settings.reset()
     yield
-    defaults.reset()
+    settings.reset()
 
 
 @pytest.fixture

@@ -37,8 +37,8 @@ CELLS = [
     "import time\ntime.sleep(8)",
     # on its own lane (byteplus dialect, also Ark routes), with its first status read ten
     # minutes away: the card keeps saying queued while the gateway already runs the task
-    "import seedance_nb.jobs.scheduler as sched\nfrom seedance_nb.config import defaults\n"
-    "sched.FIRST_CHECK_S = defaults.poll_interval = 600\n"
+    "import seedance_nb.jobs.scheduler as sched\nfrom seedance_nb.config import settings\n"
+    "sched.FIRST_CHECK_S = settings.poll_interval = 600\n"
     "otter = jobs.submit('an otter floats [emu:stall]', emulate='byteplus', **kw)\n"
     "JobCard(otter, title='otter')",
 ]

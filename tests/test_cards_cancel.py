@@ -13,7 +13,7 @@ import requests
 from IPython.core.error import UsageError
 
 from seedance_nb import jobs
-from seedance_nb.config import defaults
+from seedance_nb.config import settings
 from seedance_nb.errors import SeedanceError, TaskFailed
 from seedance_nb.ui import JobCard
 
@@ -34,9 +34,9 @@ def shell():
 def _clean(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SEEDANCE_NB_WAIT", raising=False)
-    defaults.reset()
+    settings.reset()
     yield
-    defaults.reset()
+    settings.reset()
 
 
 @pytest.fixture
@@ -116,7 +116,7 @@ def test_cancel_prints_one_line_when_the_gateway_refuses(shell, tmp_path, monkey
     # gateway already runs the task: the DELETE goes out and is refused with 409
     monkeypatch.setattr(jobs.scheduler, "FIRST_CHECK_S", 60.0)
     with real_engine(tmp_path, monkeypatch) as engine:
-        defaults.poll_interval = 60.0
+        settings.poll_interval = 60.0
         job = jobs.submit("a stalled hare [emu:stall]", name="hare", **KW)
         engine.wait_sent([job])
         _until(lambda: _gateway_read(engine, job.task_id).json()["status"] == "running")
@@ -168,7 +168,7 @@ def test_card_shows_the_gateways_refusal_in_plain_words(tmp_path, monkeypatch):
     # already runs the task: the click's DELETE is refused with 409.
     monkeypatch.setattr(jobs.scheduler, "FIRST_CHECK_S", 60.0)
     with real_engine(tmp_path, monkeypatch) as engine:
-        defaults.poll_interval = 60.0
+        settings.poll_interval = 60.0
         job = jobs.submit("a stalled hare [emu:stall]", **KW)
         engine.wait_sent([job])
         _until(lambda: _gateway_read(engine, job.task_id).json()["status"] == "running")

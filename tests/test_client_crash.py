@@ -19,10 +19,10 @@ pytestmark = pytest.mark.timeout(120)
 CHILD = textwrap.dedent("""
     import sys
     from seedance_nb import jobs
-    from seedance_nb.config import defaults
+    from seedance_nb.config import settings
     url, token, out, model = sys.argv[1:5]
-    defaults.output_dir = out
-    defaults.poll_interval = 0.1
+    settings.output_dir = out
+    settings.poll_interval = 0.1
     job = jobs.submit("crash test clip", provider="emulator", emulate="ark", base_url=url,
                       api_key=token, model=model, resolution="480p", duration=2)
     job.wait(30)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from seedance_nb import config
-from seedance_nb.config import ClientSettings, defaults, resolve_client
+from seedance_nb.config import ClientSettings, settings, resolve_client
 from seedance_nb.errors import SeedanceConfigError, redact
 
 
@@ -12,9 +12,9 @@ from seedance_nb.errors import SeedanceConfigError, redact
 def _clean(monkeypatch):
     for var in ("SEEDANCE_EMULATOR_URL", "SEEDANCE_EMULATOR_TOKEN"):
         monkeypatch.delenv(var, raising=False)
-    defaults.reset()
+    settings.reset()
     yield
-    defaults.reset()
+    settings.reset()
 
 
 def test_explicit_key_beats_environment(monkeypatch):
@@ -85,7 +85,7 @@ def test_emulator_token_from_environment(monkeypatch):
 def test_no_key_anywhere_means_emulator_started_locally_when_sending(monkeypatch):
     started = []
 
-    def fake_ensure_local():
+    def fake_ensure_local(speed=None):
         started.append(1)
         return "http://127.0.0.1:4321", "sk-local-token"
 
@@ -101,8 +101,8 @@ def test_no_key_anywhere_means_emulator_started_locally_when_sending(monkeypatch
 
 def test_defaults_provider_and_emulate_used(monkeypatch):
     monkeypatch.setenv("SEEDANCE_EMULATOR_URL", "http://127.0.0.1:9999")
-    defaults.provider = "emulator"
-    defaults.emulate = "comet"
+    settings.provider = "emulator"
+    settings.emulate = "comet"
     s = resolve_client()
     assert (s.provider, s.dialect, s.base_url) == ("emulator", "comet", "http://127.0.0.1:9999")
 
@@ -130,13 +130,13 @@ def test_settings_are_frozen_and_hashable(monkeypatch):
 
 
 def test_defaults_values_and_reset():
-    assert defaults.output_dir == "seedance-output"
-    assert defaults.poll_interval is None and defaults.wait_timeout == 3600.0
-    assert defaults.effective_poll_interval(False) == 15.0
-    assert defaults.ledger_path is None and defaults.embed == "auto"
-    defaults.poll_interval = 2.0
-    defaults.reset()
-    assert defaults.poll_interval is None
+    assert settings.output_dir == "seedance-output"
+    assert settings.poll_interval is None and settings.wait_timeout == 3600.0
+    assert settings.effective_poll_interval(False) == 15.0
+    assert settings.ledger_path is None and settings.embed == "auto"
+    settings.poll_interval = 2.0
+    settings.reset()
+    assert settings.poll_interval is None
     assert config.default_emulate() == "ark"
 
 

@@ -193,13 +193,13 @@ def test_unfinished_video_has_no_poster():
 
 @pytest.fixture
 def shell(monkeypatch, tmp_path):
-    from seedance_nb.config import defaults
+    from seedance_nb.config import settings
 
     monkeypatch.chdir(tmp_path)
-    defaults.reset()
+    settings.reset()
     sh = make_shell()
     yield sh
-    defaults.reset()
+    settings.reset()
 
 
 def test_dry_run_is_one_output_with_html_and_readable_text(shell):

@@ -10,7 +10,7 @@ import pytest
 from IPython.utils.capture import capture_output
 from PIL import Image
 
-from seedance_nb.config import defaults
+from seedance_nb.config import settings
 from seedance_nb.emulator import Emulator
 
 from _magic_helpers import make_shell
@@ -30,11 +30,11 @@ def shell(emulator, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SEEDANCE_EMULATOR_URL", emulator.base_url)
     monkeypatch.delenv("SEEDANCE_NB_WAIT", raising=False)
-    defaults.reset()
-    defaults.output_dir = str(tmp_path / "seedance-output")
-    defaults.poll_interval = 0.2
+    settings.reset()
+    settings.output_dir = str(tmp_path / "seedance-output")
+    settings.poll_interval = 0.2
     yield make_shell()
-    defaults.reset()
+    settings.reset()
 
 
 def _image(data: str) -> Image.Image:

@@ -8,7 +8,7 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
-from seedance_nb.config import defaults
+from seedance_nb.config import settings
 from seedance_nb.history_view import History, when_text
 from seedance_nb.ledger import Ledger, history
 from seedance_nb.providers.base import Task
@@ -115,10 +115,10 @@ def test_empty_session_points_at_the_rest(tmp_path, monkeypatch):
 
 def test_magic_history_views_after_a_cell(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    defaults.reset()
+    settings.reset()
     shell = make_shell()
     with real_engine(tmp_path, monkeypatch) as engine:
-        with Ledger(defaults.ledger_file()) as led:  # a task of an earlier kernel
+        with Ledger(settings.ledger_file()) as led:  # a task of an earlier kernel
             add_row(led, fingerprint="old", prompt="yesterday's task", owner="elsewhere:1")
         with capture_output():
             shell.run_cell_magic("seedance", "--wait --model 1.0-pro-fast --rs 480p "
@@ -132,20 +132,20 @@ def test_magic_history_views_after_a_cell(tmp_path, monkeypatch):
         assert list(full["name"]) == ["lamp"] and "fingerprint" in full.columns
         with pytest.raises(UsageError, match="--all"):
             shell.run_line_magic("seedance", "history --everything")
-    defaults.reset()
+    settings.reset()
 
 
 def test_a_result_reused_by_this_kernel_is_in_its_history(tmp_path, monkeypatch):
     import sqlite3
 
     monkeypatch.chdir(tmp_path)
-    defaults.reset()
+    settings.reset()
     shell = make_shell()
     cell = ("--wait --model 1.0-pro-fast --rs 480p", "a paper crane --dur 2")
     with real_engine(tmp_path, monkeypatch):
         with capture_output():
             shell.run_cell_magic("seedance", *cell)
-        ledger = defaults.ledger_file()
+        ledger = settings.ledger_file()
     conn = sqlite3.connect(ledger)  # as if an earlier kernel had made it
     conn.execute("UPDATE tasks SET owner = 'elsewhere:1'")
     conn.commit()
@@ -157,4 +157,4 @@ def test_a_result_reused_by_this_kernel_is_in_its_history(tmp_path, monkeypatch)
         assert shell.user_ns["_seedance_job"].reused and engine.creates() == 0
         [row] = shell.run_line_magic("seedance", "history")
         assert row["prompt"] == "a paper crane" and row["status"] == "succeeded"
-    defaults.reset()
+    settings.reset()

@@ -16,7 +16,7 @@ import pytest
 
 from seedance_nb import jobs
 from seedance_nb.request import build_request
-from seedance_nb.config import ClientSettings, defaults
+from seedance_nb.config import ClientSettings, settings
 from seedance_nb.errors import (RateLimitError, SeedanceConfigError, TaskFailed, TaskNotFound,
                                 WaitTimeout)
 from seedance_nb.providers.base import CreateResult
@@ -135,7 +135,7 @@ def gw(files, tmp_path, monkeypatch):
     monkeypatch.setenv("ARK_API_KEY", KEY)
     gateway = FakeGateway(files[0])
     with isolated_jobs(tmp_path, transport_factory=gateway) as mgr:
-        defaults.poll_interval = 5.0  # the real-provider floor; tests shorten rounds below
+        settings.poll_interval = 5.0  # the real-provider floor; tests shorten rounds below
         gateway.mgr = mgr
         yield gateway
 
@@ -145,7 +145,7 @@ def fast_rounds(monkeypatch, interval=0.05):
     from seedance_nb import catalog
 
     monkeypatch.setattr(catalog, "POLL_FLOOR_REAL_S", interval)
-    defaults.poll_interval = interval
+    settings.poll_interval = interval
     monkeypatch.setattr(jobs.scheduler, "FIRST_CHECK_S", 0.02)
 
 
@@ -370,7 +370,7 @@ def test_poll_interval_floors():
 
 
 def test_floor_warning_when_interval_raised(gw, monkeypatch):
-    defaults.poll_interval = 1.0
+    settings.poll_interval = 1.0
     jobs.api._floor_warned.discard("ark")
     with pytest.warns(UserWarning, match="below the floor"):
         sub("slow warn")

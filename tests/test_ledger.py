@@ -449,11 +449,11 @@ def test_history_of_a_missing_ledger_is_empty_and_creates_nothing(tmp_path):
 
 
 def test_history_defaults_to_the_configured_output_folder(tmp_path, monkeypatch):
-    monkeypatch.setattr(config.defaults, "ledger_path", None)
-    monkeypatch.setattr(config.defaults, "output_dir", str(tmp_path / "videos"))
+    monkeypatch.setattr(config.settings, "ledger_path", None)
+    monkeypatch.setattr(config.settings, "output_dir", str(tmp_path / "videos"))
     _finished_ledger(tmp_path / "videos" / "ledger.sqlite", tmp_path)
     assert len(history(as_frame=False)) == 2
-    monkeypatch.setattr(config.defaults, "ledger_path", str(tmp_path / "elsewhere.sqlite"))
+    monkeypatch.setattr(config.settings, "ledger_path", str(tmp_path / "elsewhere.sqlite"))
     assert history(as_frame=False) == []
 
 

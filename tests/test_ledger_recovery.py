@@ -231,9 +231,9 @@ os.environ["SEEDANCE_EMULATOR_URL"] = {url!r}
 os.environ["SEEDANCE_EMULATOR_TOKEN"] = {token!r}
 import seedance_nb
 from seedance_nb import config
-config.defaults.output_dir = {out!r}
-config.defaults.ledger_path = {ledger!r}
-config.defaults.poll_interval = 0.1
+config.settings.output_dir = {out!r}
+config.settings.ledger_path = {ledger!r}
+config.settings.poll_interval = 0.1
 """
 
 

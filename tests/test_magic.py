@@ -10,7 +10,7 @@ from IPython.core.error import UsageError
 
 import seedance_nb
 from seedance_nb import magics
-from seedance_nb.config import defaults
+from seedance_nb.config import settings
 
 from _magic_helpers import fresh_modules, make_mp4, make_shell, real_engine
 
@@ -24,9 +24,9 @@ def shell():
 def _clean(shell, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SEEDANCE_NB_WAIT", raising=False)
-    defaults.reset()  # every setting back to its built-in value
+    settings.reset()  # every setting back to its built-in value
     yield
-    defaults.reset()
+    settings.reset()
 
 
 @pytest.fixture
@@ -104,16 +104,16 @@ def test_config_traits_are_the_session_settings(shell):
     shell.run_line_magic("config", 'Seedance.model = "2.0-fast"')
     shell.run_line_magic("config", "Seedance.poll_interval = 2.5")
     shell.run_line_magic("config", 'Seedance.output_dir = "vids"')
-    assert (defaults.provider, defaults.model, defaults.poll_interval, defaults.output_dir) == (
+    assert (settings.provider, settings.model, settings.poll_interval, settings.output_dir) == (
         "emulator", "2.0-fast", 2.5, "vids")
     shell.run_line_magic("config", 'Seedance.embed = "sometimes"')  # IPython logs the error
-    assert defaults.embed == "auto"
+    assert settings.embed == "auto"
 
 
 def test_api_key_is_masked_everywhere(shell, capsys):
     secret = "sk-abcdefghijklmnopqrstuvwxyz0123"
     shell.run_line_magic("config", f'Seedance.api_key = "{secret}"')
-    m = defaults
+    m = settings
     assert str.__str__(m.api_key) == secret  # kept for sending
     shell.run_line_magic("config", "Seedance")
     out = capsys.readouterr().out
@@ -130,8 +130,8 @@ def test_config_from_ipython_config_file():
         "c = Config(); c.Seedance.provider = 'comet'; c.Seedance.wait = 'always'\n"
         "sh = InteractiveShell.instance(config=c)\n"
         "sh.run_line_magic('load_ext', 'seedance_nb')\n"
-        "from seedance_nb.config import defaults\n"
-        "print(defaults.provider, defaults.wait)\n")
+        "from seedance_nb.config import settings\n"
+        "print(settings.provider, settings.wait)\n")
     assert out.strip() == "comet always"
 
 

@@ -6,7 +6,7 @@ import re
 import pytest
 from IPython.utils.capture import capture_output
 
-from seedance_nb.config import defaults
+from seedance_nb.config import settings
 from seedance_nb.emulator import Emulator
 
 from _magic_helpers import make_shell
@@ -25,12 +25,12 @@ def shell(emulator, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SEEDANCE_EMULATOR_URL", emulator.base_url)
     monkeypatch.delenv("SEEDANCE_NB_WAIT", raising=False)
-    defaults.reset()
+    settings.reset()
     sh = make_shell()
-    defaults.output_dir = str(tmp_path / "seedance-output")
-    defaults.poll_interval = 0.2
+    settings.output_dir = str(tmp_path / "seedance-output")
+    settings.poll_interval = 0.2
     yield sh
-    defaults.reset()
+    settings.reset()
 
 
 def html_of(cap) -> str:

@@ -11,7 +11,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from seedance_nb import catalog, catalog_file, cli, models
-from seedance_nb.config import defaults
+from seedance_nb.config import settings
 
 KEY = "sk-test-models-0123456789abcdef"
 
@@ -22,11 +22,11 @@ def clean(monkeypatch):
                 "COMETAPI_KEY", "ACEDATACLOUD_API_TOKEN", "SEEDANCE_EMULATOR_URL",
                 "SEEDANCE_EMULATOR_TOKEN", "SEEDANCE_EMULATE"):
         monkeypatch.delenv(env, raising=False)
-    defaults.reset()
+    settings.reset()
     yield
     catalog.install_specs(catalog.builtin_specs())
     catalog_file._state.update(path=None, applied=False)
-    defaults.reset()
+    settings.reset()
 
 
 class GatewayStub:
@@ -189,7 +189,7 @@ def test_gateways_without_a_list_say_so_and_send_nothing(provider, monkeypatch):
 def test_the_emulator_emulating_comet_has_no_list_either(gateway, monkeypatch):
     stub = gateway()
     monkeypatch.setenv("SEEDANCE_EMULATOR_URL", stub.url)
-    defaults.emulate = "comet"
+    settings.emulate = "comet"
     table = models.models_table("emulator", check=True)
     assert "emulator (emulating comet): the gateway has no model list" in str(table)
     assert "seedance-2-5 " in str(table)  # the comet ids are shown

@@ -8,7 +8,7 @@ import types
 
 import pytest
 
-from seedance_nb.config import defaults
+from seedance_nb.config import settings
 from seedance_nb.ui import JobCard, Panel
 
 from _magic_helpers import FakeJob, make_mp4, real_engine
@@ -17,9 +17,9 @@ from _magic_helpers import FakeJob, make_mp4, real_engine
 @pytest.fixture(autouse=True)
 def _clean(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    defaults.reset()
+    settings.reset()
     yield
-    defaults.reset()
+    settings.reset()
 
 
 @pytest.fixture
@@ -71,7 +71,7 @@ def test_emulator_dialect_changes_model_ids():
 def test_retired_families_are_not_offered():
     """1.5-pro and 1.0-lite-* are retired (§2.4): on no provider or dialect are they a
     choice, and a remembered retired model falls back to the default family."""
-    defaults.model = "1.5-pro"
+    settings.model = "1.5-pro"
     panel = Panel(provider="emulator")
     assert panel.model.value == "2.0-fast"
     for provider in ("ark", "byteplus", "comet", "comet-volc", "acedata"):

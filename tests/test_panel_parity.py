@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from seedance_nb import fields
-from seedance_nb.config import defaults
+from seedance_nb.config import settings
 from seedance_nb.ui import Panel
 
 from _magic_helpers import make_shell, real_engine
@@ -15,9 +15,9 @@ from _panel_helpers import png_upload, record_creates
 @pytest.fixture(autouse=True)
 def _clean(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    defaults.reset()
+    settings.reset()
     yield
-    defaults.reset()
+    settings.reset()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from seedance_nb.config import defaults
+from seedance_nb.config import settings
 from seedance_nb.ui import Panel
 from seedance_nb.ui.restore import PastJob
 
@@ -17,9 +17,9 @@ from _magic_helpers import make_shell, real_engine
 @pytest.fixture(autouse=True)
 def _clean(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    defaults.reset()
+    settings.reset()
     yield
-    defaults.reset()
+    settings.reset()
 
 
 def _restart() -> None:
@@ -106,7 +106,7 @@ def test_a_recorded_draft_still_offers_its_final_after_a_restart(tmp_path, monke
 
 
 def test_a_folder_without_a_ledger_shows_no_cards_and_creates_no_file(tmp_path):
-    defaults.output_dir = str(tmp_path / "fresh")
+    settings.output_dir = str(tmp_path / "fresh")
     panel = Panel(provider="emulator")
     assert panel.cards_box.children == () and panel.restored.value == ""
     assert not (tmp_path / "fresh").exists()

@@ -231,8 +231,6 @@ def _install_catalog(value: Optional[str]) -> None:
 
 
 settings = Seedance()
-#: Old name of `settings` (the same object); read `settings` in new code.
-defaults = settings
 
 
 def _own_key(provider: str) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from seedance_nb import jobs
-from seedance_nb.config import defaults, resolve_client
+from seedance_nb.config import settings, resolve_client
 from seedance_nb.emulator import Emulator
 from seedance_nb.request import build_request
 
@@ -74,7 +74,7 @@ def test_another_process_running_the_same_request_is_joined(emu, tmp_path, monke
         monkeypatch.setenv("SEEDANCE_EMULATOR_URL", emu.base_url)
         monkeypatch.setenv("SEEDANCE_EMULATOR_TOKEN", emu.token)
         with isolated_jobs(tmp_path):
-            defaults.ledger_path = str(ledger)
+            settings.ledger_path = str(ledger)
             job = jobs.submit(prompts("shared", 1)[0], **SMALL)
             assert job.joined
             job.wait(60)

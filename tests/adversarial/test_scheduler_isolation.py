@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from seedance_nb import jobs
-from seedance_nb.config import defaults
+from seedance_nb.config import settings
 from seedance_nb.errors import WaitTimeout
 
 from _client_helpers import isolated_jobs
@@ -190,8 +190,8 @@ def test_a_stalled_create_still_ends_at_the_deadline(tmp_path):
 CHILD = """
 import sys, time
 from seedance_nb import jobs
-from seedance_nb.config import defaults
-defaults.output_dir = sys.argv[2]
+from seedance_nb.config import settings
+settings.output_dir = sys.argv[2]
 jobs.submit("stuck at exit", provider="emulator", emulate="ark", base_url=sys.argv[1],
             api_key="sk-emulator", model="1.0-pro-fast", resolution="480p", duration=2)
 time.sleep(1.0)  # the create is now stuck on the lane's thread
@@ -219,7 +219,7 @@ def test_generate_without_timeout_uses_the_default_deadline(tmp_path):
     with Hostile() as gw, isolated_jobs(tmp_path, poll_interval=0.1):
         fake = FakeArk(gw)
         _stalled(fake)
-        defaults.wait_timeout = 1.0
+        settings.wait_timeout = 1.0
         t0 = time.monotonic()
         with pytest.raises(WaitTimeout):
             jobs.generate("never ends", provider="emulator", emulate="ark",

@@ -101,10 +101,9 @@ def check_limits(value: Any, label: str = "limits") -> dict[str, int]:
 
 def session_limits() -> dict[str, int]:
     """The session's `limits` setting (config.settings.limits), when there is one."""
-    from .. import config
+    from ..config import settings
 
-    holder = getattr(config, "settings", None) or getattr(config, "defaults", None)
-    return check_limits(getattr(holder, "limits", None), "settings.limits")
+    return check_limits(settings.limits or None, "settings.limits")
 
 
 def classify(exc: Any) -> Optional[str]:
