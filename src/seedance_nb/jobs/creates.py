@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 from ..errors import (BadReply, CreateOutcomeUnknown, RateLimitError, SeedanceAPIError,
                       SeedanceError, TaskFailed, redact)
+from ..providers.acedata import AceDataDialect
 from ..providers.base import Task
 from .job import Job, _crash_point
 from .lanes import Lane
@@ -46,7 +47,11 @@ class CreateMixin:
     def _create(self, lane: Lane, job: Job) -> None:
         led, row = job.ledger, job.ledger_id
         try:
-            call = lane.dialect.create_call(job.request)
+            if isinstance(lane.dialect, AceDataDialect):  # blocking creates last up to the deadline
+                call = lane.dialect.create_call(
+                    job.request, wait_timeout=max(1.0, job._deadline - time.time()))
+            else:
+                call = lane.dialect.create_call(job.request)
         except (ValueError, SeedanceError) as exc:
             led.record_create_failed(row, "InvalidRequest", str(exc))
             job._finish("rejected", exc if isinstance(exc, SeedanceError)
