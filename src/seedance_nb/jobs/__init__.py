@@ -24,11 +24,14 @@ A read's Retry-After or backoff never sleeps: the transport's sleep raises
 slow, stalled or rate-limited gateway delays only its own lane. The caller's thread
 only validates, writes the intent to the ledger and enqueues.
 
-Write-ahead order with the ledger: intent -> sending -> created (the id is stored
-before anything else can fail) -> task changes -> files.
+Write-ahead order with the ledger: intent (`waiting`) -> admitted and sending (one
+commit; admission.py) -> created (the id is stored before anything else can fail) ->
+task changes -> files. A held job is retried at a lane time (its lane's next poll round,
+or when the RPM window or a Retry-After frees a slot), never slept on.
 
 Modules: job.py (Job), scheduler.py (JobManager), lanes.py, creates.py,
-polling.py, downloads.py (and previews of MOV results), drafts.py (draft -> final:
+admission.py (budgets for queued tasks, RPM and concurrency, shared through the
+ledger), polling.py, downloads.py (and previews of MOV results), drafts.py (draft -> final:
 the final's model, refused draft ids), recovery.py (resume, adopt, dismiss), api.py
 (submit, generate, wait_all, the process-wide manager).
 """
