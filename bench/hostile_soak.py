@@ -145,7 +145,7 @@ def rss_kib() -> int:
 
 def run(n: int, run_s: float, deadline: float, hostile: bool, tag: str) -> dict:
     from seedance_nb import jobs
-    from seedance_nb.config import defaults
+    from seedance_nb.config import settings as defaults
 
     gws = [Gateway(f"{tag}a", run_s, False, 0), Gateway(f"{tag}b", run_s, False, 0),
            Gateway(f"{tag}c", run_s, hostile, min(deadline, 5.0))]

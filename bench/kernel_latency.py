@@ -142,7 +142,7 @@ def run(n_jobs: int, n_requests: int, load_seconds: float, poll: float) -> int:
         km2, kc2 = _start(env, work, log)
         for client in (kc, kc2):
             _execute(client, "import seedance_nb, seedance_nb.jobs, seedance_nb.media\n"
-                             "from seedance_nb.config import defaults\n"
+                             "from seedance_nb.config import settings as defaults\n"
                              f"defaults.output_dir = {str(work / 'out')!r}\n"
                              f"defaults.poll_interval = {poll!r}\n")
             round_trips(client, 20)  # warm up

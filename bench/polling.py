@@ -242,7 +242,7 @@ def _fields(dialect: str, i: int) -> dict:
 
 def run_seedance(ctx: Ctx, n: int) -> None:
     from seedance_nb import jobs
-    from seedance_nb.config import defaults
+    from seedance_nb.config import settings as defaults
     from seedance_nb.ledger import Ledger
 
     defaults.output_dir = str(ctx.out)
@@ -550,8 +550,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     print(f"jobs {','.join(map(str, args.jobs))} per client; dialects {','.join(args.dialect)}; "
           f"emulator speed {args.speed:g} (run 50-90 s emulated -> "
           f"{50 / args.speed:.2f}-{90 / args.speed:.2f} s, at most 10 running per gateway); "
-          f"poll interval {interval:.3f} s for every client; 480p clips of "
-          f"{DURATIONS[0]}-{DURATIONS[-1]} s", flush=True)
+          f"poll interval {interval:.3f} s for every client; 480p clips of the model's "
+          f"shortest duration + {DURATIONS[0]}-{DURATIONS[-1]} s; {args.reps} runs per "
+          f"client, each on a fresh emulator, order rotated", flush=True)
     results: list[Result] = []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="seedance-bench-") as tmp_name:

@@ -24,15 +24,20 @@ def _submit(emu, prompt: str, seed: int):  # noqa: F811
                        seed=seed, new=True)
 
 
-# Bounded caches fill as jobs run and are not per-job costs: the preview probe cache
-# (1,024 files) and the last 1,000 poll-round stats.
-BOUNDED = [tracemalloc.Filter(False, tracemalloc.__file__),
-           tracemalloc.Filter(False, "*/seedance_nb/preview.py", all_frames=True),
-           tracemalloc.Filter(False, "*/seedance_nb/jobs/polling.py", all_frames=True)]
+def _traced(mgr) -> int:
+    """Traced bytes (tracemalloc's own aside) once the bounded caches that fill as jobs
+    run, whatever their number, are emptied: the last 1,000 poll-round stats, the
+    preview probe cache (1,024 files) and urllib's URL-split cache (128)."""
+    import urllib.parse
 
+    from seedance_nb import preview
 
-def _traced() -> int:
-    snap = tracemalloc.take_snapshot().filter_traces(BOUNDED)
+    mgr.rounds.clear()
+    preview._probed.clear()
+    getattr(urllib.parse.urlsplit, "cache_clear", lambda: None)()
+    gc.collect()
+    snap = tracemalloc.take_snapshot().filter_traces(
+        [tracemalloc.Filter(False, tracemalloc.__file__)])
     return sum(stat.size for stat in snap.statistics("filename"))
 
 
@@ -91,16 +96,16 @@ def test_manager_tables_do_not_grow_over_50_jobs(emu, tmp_path):  # noqa: F811
         return [weakref.ref(j) for j in batch]
 
     with isolated_jobs(tmp_path) as mgr:
-        tracemalloc.start(12)
+        tracemalloc.start()
         try:
             # first use: imports, connections, threads; and the 128-entry caches of
             # urllib.parse and sqlite3's statements fill up
             run(150, 1000)
             _settle()
-            before = _traced()
+            before = _traced(mgr)
             refs = run(50, 200)
             _settle()
-            grown = _traced() - before
+            grown = _traced(mgr) - before
             print(f"kept per finished job: {grown / 50:.0f} bytes")
         finally:
             tracemalloc.stop()

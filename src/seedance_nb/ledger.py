@@ -43,6 +43,7 @@ from . import catalog
 from .errors import SeedanceError, redact, redact_data
 # Reading back and the stored values live in their own modules; their names stay here too.
 from .ledger_history import Records, _flatten, _local_time, export_history, history  # noqa: F401
+from .ledger_admission import ANSWER_WITHIN_S, AdmissionRows, _owner_is_dead  # noqa: F401
 from .ledger_db import (_SCHEMA, APPLICATION_ID, BUSY_TIMEOUT_MS,  # noqa: F401
                         SCHEMA_VERSION, LedgerFile, _in, _word, default_path)
 from .ledger_values import (_estimate_values, _task_field, clean_url,  # noqa: F401
@@ -55,16 +56,13 @@ TERMINAL = tuple(sorted(catalog.JOB_FINAL))
 POLLED = tuple(sorted(catalog.JOB_ACTIVE - {"pending", "waiting"}))  # a gateway holds them
 PENDING, UNKNOWN, SUCCEEDED = _word("pending"), _word("unknown"), _word("succeeded")
 WAITING, RUNNING = _word("waiting"), _word("running")
-#: A sent create is answered within this long (read timeout, retries, slack); an older
-#: unanswered one no longer holds a queued slot (resume settles it).
-ANSWER_WITHIN_S = 180.0
 REJECTED, DISMISSED, QUEUED = _word("rejected"), _word("dismissed"), _word("queued")
 _FINAL_IN, _ACTIVE_IN, _POLLED_IN = _in(catalog.JOB_FINAL), _in(catalog.JOB_ACTIVE), _in(POLLED)
 # Outcome unknown: the ended words that are not final (the user must adopt or dismiss).
 _UNRESOLVED_IN = _in(catalog.JOB_ENDED - catalog.JOB_FINAL)
 
 
-class Ledger(LedgerFile):
+class Ledger(AdmissionRows, LedgerFile):
     """A SQLite ledger file shared by the threads and processes that open it.
 
     Opening (`Ledger(path)`, default `default_path()`) creates the file if needed; see
@@ -264,96 +262,6 @@ class Ledger(LedgerFile):
         self._exec(f"UPDATE tasks SET {col}_claim = NULL, {col}_claim_until = NULL "
                    f"WHERE id = ? AND {col}_claim = ?", (row_id, owner))
 
-    # --- admission control (jobs/admission.py) ---------------------------------------
-
-    def admit(self, row_id: int, *, queued: int, rpm: int, concurrency: int,
-              window_s: float = catalog.RPM_WINDOW_S) -> tuple[str, float]:
-        """Claim a send slot for a `waiting` row, atomically across processes.
-
-        In one BEGIN IMMEDIATE transaction: count the live rows of the row's gateway
-        and account (`queued` or sent-and-unanswered: the queued cap; the same plus
-        `running` of its family: `concurrency + queued`; admissions of its family in the
-        last `window_s`: `rpm`), and if every count is under its limit, make the row
-        `pending` with `sent_at`/`admitted_at` now: the create may go on the wire, so
-        this is also the write-ahead "sending" step (one commit for both).
-
-        Returns ("admitted", 0), ("full", seconds until a slot may free: 0 means "when a
-        task moves on"; what limit is hit is in the word: "queued", "concurrency" or
-        "rpm"), or ("gone", 0) when the row is no longer waiting.
-        """
-        now = time.time()
-        with self._transaction() as conn:
-            row = conn.execute("SELECT base_url, account, family, status FROM tasks "
-                               "WHERE id = ?", (row_id,)).fetchone()
-            if row is None or row[3] != "waiting":
-                return "gone", 0.0
-            where, params = "base_url IS ? AND account IS ?", [row[0], row[1]]
-            sent = (f"(status = {PENDING} AND sent_at IS NOT NULL AND sent_at > "
-                    f"{now - ANSWER_WITHIN_S!r})")
-            n_queued = _live(conn, f"{where} AND (status = {QUEUED} OR {sent})", params)
-            if n_queued >= queued:
-                return "queued", 0.0
-            fam = where + " AND family IS ?"
-            n_family = _live(conn, f"{fam} AND (status IN ({QUEUED}, {RUNNING}) OR {sent})",
-                             params + [row[2]])
-            if n_family >= concurrency + queued:
-                return "concurrency", 0.0
-            recent = [t for (t,) in conn.execute(
-                f"SELECT admitted_at FROM tasks WHERE {fam} AND admitted_at > ? "
-                "ORDER BY admitted_at DESC", params + [row[2], now - window_s])]
-            if len(recent) >= rpm:
-                return "rpm", max(0.0, recent[rpm - 1] + window_s - now)
-            conn.execute(f"UPDATE tasks SET status = {PENDING}, sent_at = COALESCE(sent_at, ?), "
-                         "admitted_at = ?, updated_at = ? WHERE id = ?", (now, now, now, row_id))
-        return "admitted", 0.0
-
-    def recent_admissions(self, base_url: Optional[str], account: Optional[str],
-                          family: Optional[str], since: float) -> list[float]:
-        """Admission times of a budget's rows after `since`, oldest first."""
-        return [t for (t,) in self._exec(
-            "SELECT admitted_at FROM tasks WHERE base_url IS ? AND account IS ? AND "
-            "family IS ? AND admitted_at > ? ORDER BY admitted_at",
-            (redact(clean_url(base_url)), account, family, since))]
-
-    def queued_count(self, base_url: Optional[str], account: Optional[str]) -> int:
-        """Live rows of a gateway and account holding a queued slot (see `admit`)."""
-        now = time.time()
-        sent = (f"(status = {PENDING} AND sent_at IS NOT NULL AND sent_at > "
-                f"{now - ANSWER_WITHIN_S!r})")
-        return _live(self._connect(), f"base_url IS ? AND account IS ? AND "
-                     f"(status = {QUEUED} OR {sent})", [redact(clean_url(base_url)), account])
-
-    def requeue(self, row_id: int, code: str, message: str) -> None:
-        """A create refused for a rate or quota limit (429): nothing was made, so the row
-        waits again (`waiting`, not sent, not admitted) with the refusal noted."""
-        self._update(
-            row_id,
-            f"UPDATE tasks SET status = {WAITING}, sent_at = NULL, admitted_at = NULL, "
-            "error_code = ?, error_message = ?, updated_at = ? "
-            f"WHERE id = ? AND status = {PENDING} AND task_id IS NULL",
-            (code or "", redact(message or ""), time.time(), row_id))
-
-    def waiting(self) -> list[dict]:
-        """Rows recorded for admission and not sent yet, oldest first (resume sends them)."""
-        return self._rows(f"status = {WAITING}")
-
-    def take_over(self, row_ids: Iterable[int], owner: Optional[str] = None) -> list[int]:
-        """Make this process (or `owner`) the owner of rows whose owner died or that are
-        resumed here; a row another live process owns meanwhile is left alone. One
-        commit. Returns the ids taken."""
-        me = owner or f"{socket.gethostname()}:{os.getpid()}"
-        taken = []
-        with self._transaction() as conn:
-            for row_id in row_ids:
-                row = conn.execute("SELECT owner FROM tasks WHERE id = ?", (row_id,)).fetchone()
-                if row is None:
-                    continue
-                if row[0] and row[0] != me and not _owner_is_dead(row[0]):
-                    continue
-                conn.execute("UPDATE tasks SET owner = ? WHERE id = ?", (me, row_id))
-                taken.append(int(row_id))
-        return taken
-
     # --- reads -----------------------------------------------------------------------
 
     def get(self, row_id: int) -> Optional[dict]:
@@ -495,34 +403,6 @@ def _who() -> str:
     except Exception:  # no login name in some containers
         user = f"uid{os.getuid()}" if hasattr(os, "getuid") else "unknown"
     return f"{user}@{socket.gethostname()}"
-
-
-def _owner_is_dead(owner: str) -> bool:
-    """True when a `host:pid[:...]` claim owner names a process of this host that is gone."""
-    parts = owner.split(":")
-    if len(parts) < 2 or parts[0] != socket.gethostname() or not parts[1].isdigit():
-        return False
-    pid = int(parts[1])
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # exists but not ours (EPERM)
-        return False
-    return False
-
-
-def _live(conn: sqlite3.Connection, where: str, params: list) -> int:
-    """Rows matching `where`, leaving out those of processes of this host that died (a
-    crashed kernel's rows hold no slot until a resume takes them over)."""
-    total = 0
-    for owner, count in conn.execute(
-            f"SELECT owner, COUNT(*) FROM tasks WHERE {where} GROUP BY owner", params):
-        if not (owner and _owner_is_dead(owner)):
-            total += count
-    return total
 
 
 def _auto_claim(col: str) -> str:
