@@ -31,11 +31,8 @@ import argparse
 import gc
 import heapq
 import os
-import shutil
-import statistics
 import sys
 import tempfile
-import threading
 import time
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
@@ -364,7 +361,6 @@ def main(argv: Optional[list[str]] = None) -> int:
         results.append(run_seedance(lim, tmp, mem_jobs))
         print(f"seedance-nb done in {results[-1].wall:.1f} s", flush=True)
         if not args.no_naive:
-            import volcenginesdkarkruntime  # noqa: F401
             results.append(run_naive(lim, tmp))
     print("\n".join(report(lim, ideal, results)))
     print("load average at the end: %.2f %.2f %.2f; total run %.0f s"

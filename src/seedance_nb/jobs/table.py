@@ -36,13 +36,13 @@ class RequestBrief:
         if isinstance(self.prompt, str) and len(self.prompt) > PROMPT_CHARS:
             self.prompt = self.prompt[:PROMPT_CHARS - 1] + "…"
 
+    def __repr__(self) -> str:
+        return f"RequestBrief(model={self.model!r}, prompt={self.prompt!r})"
+
 
 def _shared(value: Any) -> Any:
     """Short words ("emulator", "480p", a model id) are one object for every brief."""
     return sys.intern(value) if isinstance(value, str) and len(value) <= 64 else value
-
-    def __repr__(self) -> str:
-        return f"RequestBrief(model={self.model!r}, prompt={self.prompt!r})"
 
 
 class FinishedJob:
