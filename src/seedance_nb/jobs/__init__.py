@@ -32,7 +32,8 @@ or when the RPM window or a Retry-After frees a slot), never slept on.
 Modules: job.py (Job), scheduler.py (JobManager), lanes.py, creates.py,
 admission.py (budgets for queued tasks, RPM and concurrency, shared through the
 ledger), polling.py, downloads.py (and previews of MOV results), drafts.py (draft -> final:
-the final's model, refused draft ids), recovery.py (resume, adopt, dismiss), resume_report.py (what a resume found, as text and HTML), api.py
+the final's model, refused draft ids), recovery.py (resume, adopt, dismiss),
+resume_report.py (what a resume found, as text and HTML), api.py
 (submit, generate, wait_all, the process-wide manager).
 """
 from __future__ import annotations
