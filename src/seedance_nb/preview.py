@@ -89,6 +89,10 @@ def why_not_playable(path: str | os.PathLike) -> Optional[str]:
 
 
 def _why_not_playable(path: Path) -> Optional[str]:
+    from .mp4_probe import plainly_playable
+
+    if plainly_playable(path):  # the common case, without opening the file with PyAV
+        return None
     reasons = []
     if _is_mov(path):
         reasons.append("MOV container")
