@@ -184,11 +184,16 @@ class Lane:
         """One create that is due, taken off the list. One at a time: a job whose create
         has not started stays listed, so its deadline finds it unsent (nothing billed)."""
         with self.lock:
-            self.creating = [j for j in self.creating if not j.done]
-            for job in self.creating:
-                if job._next_create_at <= now:
-                    self.creating.remove(job)
+            creating, i = self.creating, 0
+            while i < len(creating):  # one pass: drop ended jobs, take the first due one
+                job = creating[i]
+                if job.done:
+                    del creating[i]
+                elif job._next_create_at <= now:
+                    del creating[i]
                     return job
+                else:
+                    i += 1
         return None
 
     def withdraw(self, job: Job) -> bool:
