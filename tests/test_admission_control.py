@@ -300,7 +300,7 @@ def test_a_schema_2_ledger_gains_the_admission_columns_in_place(tmp_path):
         [new] = _waiting(led, 1)
         assert led.admit(new, queued=5, rpm=5, concurrency=5)[0] == "admitted"
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     conn.close()
 
 

@@ -158,3 +158,33 @@ def test_a_result_reused_by_this_kernel_is_in_its_history(tmp_path, monkeypatch)
         [row] = shell.run_line_magic("seedance", "history")
         assert row["prompt"] == "a paper crane" and row["status"] == "succeeded"
     settings.reset()
+
+
+def test_after_a_restart_the_default_view_still_shows_this_notebooks_tasks(tmp_path, monkeypatch):
+    import sqlite3
+
+    monkeypatch.chdir(tmp_path)
+    settings.reset()
+    shell = make_shell()
+    shell.user_ns["__session__"] = str(tmp_path / "sweep.ipynb")  # as Jupyter sets it
+    try:
+        with real_engine(tmp_path, monkeypatch):
+            with capture_output():
+                shell.run_cell_magic("seedance", "--wait --model 1.0-pro-fast --rs 480p",
+                                     "a paper heron --dur 2")
+            ledger = settings.ledger_file()
+        conn = sqlite3.connect(ledger)  # the kernel that made it is gone
+        [(notebook,)] = conn.execute("SELECT notebook FROM tasks").fetchall()
+        conn.execute("UPDATE tasks SET owner = 'elsewhere:1'")
+        conn.commit()
+        conn.close()
+        assert notebook == str(tmp_path / "sweep.ipynb")
+        with real_engine(tmp_path, monkeypatch):  # a new kernel on the same notebook
+            [row] = shell.run_line_magic("seedance", "history")
+            assert row["prompt"] == "a paper heron"
+            shell.user_ns["__session__"] = str(tmp_path / "other.ipynb")
+            assert len(shell.run_line_magic("seedance", "history")) == 0
+            assert len(shell.run_line_magic("seedance", "history --all")) == 1
+    finally:
+        shell.user_ns.pop("__session__", None)
+        settings.reset()

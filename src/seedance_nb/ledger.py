@@ -80,13 +80,14 @@ class Ledger(AdmissionRows, LedgerFile):
                       base_url: Optional[str], request: Any, name: Optional[str] = None,
                       estimate: Any = None, owner: Optional[str] = None,
                       status: str = "pending", account: Optional[str] = None,
-                      family: Optional[str] = None) -> int:
+                      family: Optional[str] = None, notebook: Optional[str] = None) -> int:
         """Write the request before anything is sent; returns the row id.
 
         `owner` (default `host:pid` of this process) says who is sending it, so other
         processes can tell a live submit from one whose process died (`find_active`).
         `status` "waiting" records it for admission control (`admit`), with `account`
-        (a hash of the key, never the key) and `family` naming its budget.
+        (a hash of the key, never the key) and `family` naming its budget. `notebook`:
+        the notebook that asked (history's default scope).
         """
         if status not in ("pending", "waiting"):
             raise ValueError(f"an intent is pending or waiting, not {status!r}")
@@ -103,12 +104,13 @@ class Ledger(AdmissionRows, LedgerFile):
         cur = self._exec(
             "INSERT INTO tasks (fingerprint, provider, dialect, model, base_url, name, request, "
             "status, created_at, updated_at, estimate_tokens, estimate_cost, estimate_currency, "
-            "owner, account, family) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "owner, account, family, notebook) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (fingerprint, provider, dialect, model, redact(clean_url(base_url)), redact(name),
              req_json, status,
              now, now, tokens, cost, currency,
              owner or f"{socket.gethostname()}:{os.getpid()}", account,
-             family or getattr(request, "family", None)))
+             family or getattr(request, "family", None), redact(notebook)))
         return int(cur.lastrowid)
 
     def mark_sending(self, row_id: int) -> None:

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Iterator, Union
 from . import catalog
 from .errors import SeedanceConfigError, SeedanceError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Marks a file as ours (PRAGMA application_id); "SDNB" as a 32-bit int.
 APPLICATION_ID = 0x53444E42
 BUSY_TIMEOUT_MS = 30_000
@@ -79,7 +79,8 @@ CREATE TABLE IF NOT EXISTS tasks (
     owner TEXT,
     account TEXT,
     family TEXT,
-    admitted_at REAL
+    admitted_at REAL,
+    notebook TEXT
 );
 CREATE INDEX IF NOT EXISTS tasks_fingerprint ON tasks (fingerprint, status);
 CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status);
@@ -98,6 +99,8 @@ _MIGRATIONS = {
         "ALTER TABLE tasks ADD COLUMN admitted_at REAL",
         "CREATE INDEX IF NOT EXISTS tasks_budget ON tasks (base_url, account, status)",
         "CREATE INDEX IF NOT EXISTS tasks_admitted ON tasks (admitted_at)"),
+    # the notebook that submitted the row (history's default scope survives a restart)
+    3: ("ALTER TABLE tasks ADD COLUMN notebook TEXT",),
 }
 
 # Columns returned in row dicts (the claim bookkeeping stays internal).
@@ -108,7 +111,7 @@ _ROW_COLUMNS = (
     "estimate_currency", "seed", "video_url", "last_frame_url", "url_expires_at",
     "video_path", "video_sha256", "video_size", "last_frame_path", "last_frame_sha256",
     "last_frame_size", "error_code", "error_message", "owner", "account", "family",
-    "admitted_at")
+    "admitted_at", "notebook")
 _SELECT = "SELECT " + ", ".join(_ROW_COLUMNS) + " FROM tasks"
 
 

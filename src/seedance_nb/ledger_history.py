@@ -101,7 +101,7 @@ def history(path: Union[str, os.PathLike, None] = None, *, all: bool = False,
             full: bool = False, as_frame: Optional[bool] = None) -> Any:
     """The recorded tasks, newest first.
 
-    By default a short `History` table of this session's tasks (`in_scope`): name,
+    By default a short `History` table of this notebook's tasks (`in_scope`): name,
     prompt, model, settings, status, tokens/cost, when and a link to the file.
     `all=True`: every task in the ledger (everything this output folder holds).
     `full=True`: every column, as a pandas DataFrame (a `Records` list without pandas).
@@ -178,8 +178,8 @@ def in_scope(row: Mapping[str, Any], kernel_rows: frozenset[int] | set[int] = fr
              notebook: Optional[str] = None) -> bool:
     """A row of this session: sent by this process, shown by one of its jobs
     (`kernel_rows`: reused, resumed), or recorded for this `notebook` (a row's
-    `notebook`, where the ledger keeps one). The ledger has no notebook column yet, so
-    after a kernel restart earlier rows are in `history(all=True)`."""
+    `notebook`, recorded at submit when the frontend names the notebook), so a kernel
+    restart keeps this notebook's earlier rows in view."""
     if row.get("owner") == _this_process() or row.get("id") in kernel_rows:
         return True
     return bool(notebook) and row.get("notebook") == notebook

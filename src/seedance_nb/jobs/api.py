@@ -11,6 +11,7 @@ from typing import Any, Iterable, Optional, Sequence
 from .. import catalog
 from ..config import resolve_client, settings
 from ..errors import SeedanceError, SeedanceValidationError, TaskFailed, WaitTimeout
+from ..ledger_history import current_notebook
 from ..providers.base import Task
 from . import drafts
 from .job import WAIT_GRACE_S, Job, _crash_point, _file_ok, poll_interval
@@ -127,7 +128,7 @@ def submit(prompt: str = "", *, provider: Optional[str] = None, model: Optional[
                             dialect=client.dialect, model=request.model,
                             base_url=client.base_url, request=request, name=name,
                             status="waiting", account=account_of(client.api_key),
-                            family=request.family)
+                            family=request.family, notebook=current_notebook())
     _crash_point("after_intent")
     job = Job(ledger_id=row, **job_kw)
     job._fingerprint = fingerprint
