@@ -184,13 +184,19 @@ def _cancel(magics: Any, args: list[str]) -> None:
         raise UsageError(f"job {target} cannot be cancelled: {why}") from None
     except SeedanceError as exc:
         raise UsageError(f"job {target} cannot be cancelled: {exc}") from None
-    if outcome.ok:
-        print(f"cancelled job {target} (task {outcome.task_id})")
-    elif outcome.ok is False:
-        print(f"job {target} cannot be cancelled: {outcome.reason}")
-    else:
-        print(f"job {target}: cancel not confirmed yet: {outcome.reason}")
+    _print_outcome(outcome, target, "cancel", f"cancelled job {target} (task {outcome.task_id})")
     return None
+
+
+def _print_outcome(outcome: Any, target: str, verb: str, done: str) -> None:
+    """One line: `done` when the gateway confirmed, else why not (or not yet)."""
+    past = {"cancel": "cancelled", "delete": "deleted"}[verb]
+    if outcome.ok:
+        print(done)
+    elif outcome.ok is False:
+        print(f"job {target} cannot be {past}: {outcome.reason}")
+    else:
+        print(f"job {target}: {verb} not confirmed yet: {outcome.reason}")
 
 
 def _delete(magics: Any, args: list[str]) -> None:
@@ -202,13 +208,8 @@ def _delete(magics: Any, args: list[str]) -> None:
     if why:
         raise UsageError(f"job {target} cannot be deleted: {why}")
     outcome = job.delete()
-    if outcome.ok:
-        print(f"deleted job {target} (task {outcome.task_id}) at "
-              f"{actions.gateway_name(job)}: {outcome.reason}")
-    elif outcome.ok is False:
-        print(f"job {target} cannot be deleted: {outcome.reason}")
-    else:
-        print(f"job {target}: delete not confirmed yet: {outcome.reason}")
+    _print_outcome(outcome, target, "delete", f"deleted job {target} (task {outcome.task_id}) "
+                   f"at {actions.gateway_name(job)}: {outcome.reason}")
     return None
 
 

@@ -197,12 +197,11 @@ class CreateMixin:
                     job._held_for = None
 
     def _holder_of(self, job: Job, task_id: str) -> Optional[str]:
-        """Another job of this process that already has `task_id` on the same gateway."""
-        with self._lock:
-            others = list(self.jobs)
-        for other in others:
-            if other is not job and other.task_id == task_id and other.ledger_id != \
-                    job.ledger_id and other.settings.key == job.settings.key:
+        """Another job of this process that already has `task_id` on the same gateway
+        (through the job table's task-id index: not a scan of every job per create)."""
+        for other in self.jobs.with_task_id(task_id):
+            if other is not job and other.ledger_id != job.ledger_id and \
+                    other.settings.key == job.settings.key:
                 return f"ledger row {other.ledger_id}"
         return None
 

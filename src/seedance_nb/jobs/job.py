@@ -73,8 +73,9 @@ def _file_ok(path: Optional[str], sha256: Optional[str]) -> bool:
     return not sha256 or file_sha256(path) == sha256
 
 
-class Job(traitlets.HasTraits):
-    """One video generation. Traits are updated from its lane's thread."""
+class JobTraits(traitlets.HasTraits):
+    """The observable state of a job, as cards and displays read it (`Job`, and a past
+    job rebuilt from its ledger row, `ui.restore.PastJob`)."""
 
     status = traitlets.Unicode("pending")
     progress = traitlets.Int(None, allow_none=True)
@@ -87,6 +88,10 @@ class Job(traitlets.HasTraits):
     task_id = traitlets.Unicode(None, allow_none=True)
     reused = traitlets.Bool(False)
     joined = traitlets.Bool(False)  # follows a task another submit already started
+
+
+class Job(JobTraits):
+    """One video generation. Traits are updated from its lane's thread."""
 
     def __init__(self, *, settings: ClientSettings, request: Any = None, name: Optional[str] = None,
                  ledger: Any = None, ledger_id: Optional[int] = None, model: Optional[str] = None,

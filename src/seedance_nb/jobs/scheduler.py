@@ -271,15 +271,6 @@ class JobManager(CreateMixin, PollingMixin, DownloadMixin):
             lane.busy = False
             self._cmds.put(("wake", None))
 
-    def _holder_of(self, job: Job, task_id: str) -> Optional[str]:
-        """Another job of this process that already has `task_id` on the same gateway.
-        (CreateMixin's scan, through the table's task-id index: not O(jobs) per create.)"""
-        for other in self.jobs.with_task_id(task_id):
-            if other is not job and other.ledger_id != job.ledger_id and \
-                    other.settings.key == job.settings.key:
-                return f"ledger row {other.ledger_id}"
-        return None
-
     def _act(self, lane: Lane, action: tuple) -> None:
         kind, job = action[0], action[1]
         if kind == "cancel":

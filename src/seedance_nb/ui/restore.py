@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
-import traitlets
+from ..jobs.job import JobTraits
 
 RECENT = 10  # rows shown by default
 
@@ -28,20 +28,8 @@ class RowRequest:
         return self._data.get(name)
 
 
-class PastJob(traitlets.HasTraits):
+class PastJob(JobTraits):
     """A job that ended before this kernel started, as its ledger row recorded it."""
-
-    status = traitlets.Unicode("pending")
-    progress = traitlets.Int(None, allow_none=True)
-    elapsed = traitlets.Float(0.0)
-    error = traitlets.Unicode("")
-    warning = traitlets.Unicode("")
-    video_path = traitlets.Unicode(None, allow_none=True)
-    last_frame_path = traitlets.Unicode(None, allow_none=True)
-    tokens = traitlets.Int(None, allow_none=True)
-    task_id = traitlets.Unicode(None, allow_none=True)
-    reused = traitlets.Bool(False)
-    joined = traitlets.Bool(False)
 
     def __init__(self, row: dict, ledger: Any = None) -> None:
         super().__init__()
