@@ -13,36 +13,36 @@ gateway itself is on loopback (the emulator): a remote gateway handing out
 `http://127.0.0.1:…` is refused. Every redirect hop passes the same check.
 
 File names, signatures, sha256, the stale `.part` sweep and placing the finished
-file are in files.py.
+file are in files.py; the URL rules and `DownloadError` in media_urls.py.
 """
 from __future__ import annotations
 
 import hashlib
 import http.client
-import ipaddress
 import logging
 import os
 import random
 import re
 import queue
-import socket
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3
 
 from . import catalog
-from .errors import SeedanceError
 from .files import _HOST_TAG, _SWEPT  # noqa: F401 (tests reach them here)
 from .files import STALE_PART_S, file_sha256, output_name, sweep_stale_parts  # noqa: F401
 from .files import drop_part, looks_like, open_part, place
 from .providers._common import retry_after
+# What a download may fetch and how it fails; the names stay importable from here.
+from .media_urls import (Downloaded, DownloadError, _is_loopback,  # noqa: F401
+                         check_url, is_loopback_url, redact_url)
 
 log = logging.getLogger(__name__)
 
@@ -50,102 +50,6 @@ MAX_REDIRECTS = 5
 SMALL_FILE_BYTES = 8 << 20  # below this, write and hash inline: helper threads cost more
 _STATUS_BASE_S = 1.0       # HTTP 408/429/5xx: min(30, 2^n) s x uniform(0.5, 1), as for reads
 _TRANSPORT_BASE_S = 0.25   # cut or reset transfers: retry soon, the bytes so far are kept
-
-
-@dataclass(frozen=True)
-class Downloaded:
-    path: Path
-    sha256: str
-    size: int
-    reused: bool  # an identical file was already there; nothing new was written
-
-
-class DownloadError(SeedanceError):
-    """A file could not be downloaded. `.expired` is True for a signed URL past its time.
-
-    `.code`: `URLExpired`, `URLRefused` (scheme/host rule, before any request or on a
-    redirect), `HTTPError` (a status that is not retried), `TooLarge`, `Stalled`,
-    `NotAVideo` / `NotAnImage` (the file is not what it should be; nothing is kept),
-    `WriteFailed`, or `Failed` (retries used up on cuts, resets or busy servers).
-    """
-
-    def __init__(self, message: str, *, url_redacted: str = "", http_status: int | None = None,
-                 expired: bool = False, code: str = "Failed") -> None:
-        self.url_redacted = url_redacted
-        self.http_status = http_status
-        self.expired = expired
-        self.code = "URLExpired" if expired else code
-        super().__init__(message)
-
-
-def redact_url(url: str) -> str:
-    """The URL without credentials, query (signatures) or fragment."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if ":" in host:
-            host = f"[{host}]"
-        netloc = f"{host}:{parts.port}" if parts.port else host
-    except ValueError:
-        return "<malformed URL>"
-    query = "<redacted>" if parts.query else ""
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
-
-
-def check_url(url: str, *, allow_http_loopback: bool = False) -> None:
-    """Refuse anything but https to another machine; loopback only when allowed.
-
-    `allow_http_loopback` is for a gateway that is itself on loopback (the emulator):
-    its files are on http://127.0.0.1. A remote gateway never gets to make the
-    client fetch from this machine, over http or https.
-    """
-    shown = redact_url(url)
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
-        host, parts = None, None
-    if parts is None or not host:
-        raise DownloadError(f"not a download URL: {shown}", url_redacted=shown,
-                            code="URLRefused")
-    local = _is_loopback(host)
-    if local and parts.scheme in ("http", "https"):
-        if allow_http_loopback:
-            return
-        raise DownloadError(
-            f"refusing to download {shown}: a remote gateway may not point the client at "
-            "this machine (localhost, 127.0.0.0/8, ::1)", url_redacted=shown, code="URLRefused")
-    if parts.scheme == "https":
-        return
-    allowed = "https URLs, or http to this machine for a local gateway" \
-        if allow_http_loopback else "https URLs"
-    raise DownloadError(f"refusing to download {shown}: only {allowed} are allowed",
-                        url_redacted=shown, code="URLRefused")
-
-
-def is_loopback_url(url: str) -> bool:
-    """True when `url` (a gateway's base URL) points at this machine."""
-    try:
-        host = urlsplit(url).hostname
-    except ValueError:
-        return False
-    return bool(host) and _is_loopback(host)
-
-
-def _is_loopback(host: str) -> bool:
-    """This machine: localhost, 127/8, ::1, and 0.0.0.0 or `::` (which reach it too)."""
-    host = host.rstrip(".").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        try:  # forms the resolver also takes: 127.1, 2130706433, 0x7f.0.0.1
-            ip = ipaddress.ip_address(socket.inet_aton(host))
-        except (OSError, ValueError):
-            return False
-    mapped = getattr(ip, "ipv4_mapped", None)
-    return any(a is not None and (a.is_loopback or a.is_unspecified) for a in (ip, mapped))
 
 
 def download(url: str, dest: str | os.PathLike, *, session: requests.Session | None = None,
