@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -107,3 +108,46 @@ def jupyter_server(argv: list[str], *, cwd: Path, env: Mapping[str, str], log: P
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+# --- driving JupyterLab with Playwright -------------------------------------------------
+
+def menu(page, *path: str) -> None:
+    """Click through the menu bar, e.g. menu(page, "Run", "Run All Cells")."""
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{path[0]}$")).first.click()
+    for label in path[1:]:
+        item = page.locator(".lm-Menu:visible .lm-Menu-itemLabel",
+                            has_text=re.compile(f"^{re.escape(label)}$")).last
+        item.wait_for(timeout=10_000)
+        if label == path[-1]:
+            item.click()
+        else:
+            item.hover()
+
+
+def cell(page, text: str):
+    """The first notebook cell showing `text`."""
+    return page.locator(".jp-Notebook .jp-Cell").filter(has_text=text).first
+
+
+def run_cell(page, text: str) -> None:
+    """Run one cell; retried, because a key press can land before the editor has focus."""
+    target = cell(page, text)
+    prompt = target.locator(".jp-InputArea-prompt")
+    before = prompt.text_content()
+    for _ in range(3):
+        target.locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Control+Enter")
+        try:
+            page.wait_for_function("([el, old]) => el.textContent !== old",
+                                   arg=[prompt.element_handle(), before], timeout=5_000)
+            return
+        except Exception:
+            continue
+    raise AssertionError(f"could not run the cell {text!r}")
+
+
+def wait_idle(page, text: str, timeout: float = 60_000) -> None:
+    prompt = cell(page, text).locator(".jp-InputArea-prompt")
+    page.wait_for_function(
+        "el => /\\[\\d+\\]/.test(el.textContent)", arg=prompt.element_handle(), timeout=timeout)

@@ -26,7 +26,7 @@ import pytest
 
 from _browser_helpers import (CHROMIUM, CHROMIUM_ARGS, EXPECTED_CREATES, ROOT, creates,
                               free_port, jupyter_server, kernel_env, require_chromium,
-                              write_settings)
+                              write_settings, menu, cell, run_cell, wait_idle)
 
 pytestmark = pytest.mark.browser
 
@@ -122,11 +122,11 @@ def _untrusted(folder: Path) -> None:
     from _magic_helpers import make_mp4
 
     video = make_mp4(folder / "seedance-output" / "headless.mp4", frames=48)
-    cell = nbformat.v4.new_code_cell("%%seedance\na headless clip")
-    cell.outputs = [nbformat.v4.new_output(
+    code = nbformat.v4.new_code_cell("%%seedance\na headless clip")
+    code.outputs = [nbformat.v4.new_output(
         "display_data", data={"text/html": video_html(video, base_dir=folder),
                               "text/plain": "headless.mp4"})]
-    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), folder / "untrusted.ipynb")
+    nbformat.write(nbformat.v4.new_notebook(cells=[code]), folder / "untrusted.ipynb")
 
 
 # --- page helpers ----------------------------------------------------------------------
@@ -145,21 +145,8 @@ def _open(page, url: str) -> None:
         " || document.querySelector('.jp-NotebookKernelStatus-fade'))", timeout=120_000)
 
 
-def _menu(page, *path: str) -> None:
-    """Click through the menu bar, e.g. _menu(page, "Run", "Run All Cells")."""
-    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{path[0]}$")).first.click()
-    for label in path[1:]:
-        item = page.locator(".lm-Menu:visible .lm-Menu-itemLabel",
-                            has_text=re.compile(f"^{re.escape(label)}$")).last
-        item.wait_for(timeout=10_000)
-        if label == path[-1]:
-            item.click()
-        else:
-            item.hover()
-
-
 def _switch_theme(page, theme: str) -> None:
-    _menu(page, "Settings", "Theme", theme)
+    menu(page, "Settings", "Theme", theme)
     light = "true" if theme == LIGHT else "false"
     page.wait_for_selector(f"body[data-jp-theme-light='{light}']", state="attached",
                            timeout=30_000)
@@ -181,33 +168,6 @@ def _full_screenshot(page, name: str) -> None:
     page.set_viewport_size(old)
 
 
-def _cell(page, text: str):
-    return page.locator(".jp-Notebook .jp-Cell").filter(has_text=text).first
-
-
-def _run(page, text: str) -> None:
-    """Run one cell; retried, because a key press can land before the editor has focus."""
-    cell = _cell(page, text)
-    prompt = cell.locator(".jp-InputArea-prompt")
-    before = prompt.text_content()
-    for _ in range(3):
-        cell.locator(".jp-InputArea-editor").click()
-        page.keyboard.press("Control+Enter")
-        try:
-            page.wait_for_function("([el, old]) => el.textContent !== old",
-                                   arg=[prompt.element_handle(), before], timeout=5_000)
-            return
-        except Exception:
-            continue
-    raise AssertionError(f"could not run the cell {text!r}")
-
-
-def _wait_idle(page, text: str, timeout: float = 60_000) -> None:
-    prompt = _cell(page, text).locator(".jp-InputArea-prompt")
-    page.wait_for_function(
-        "el => /\\[\\d+\\]/.test(el.textContent)", arg=prompt.element_handle(), timeout=timeout)
-
-
 def _video_cells(path: Path) -> list[int]:
     """Indexes (among code cells) of the %%seedance cells that must end with a video."""
     book = nbformat.read(path, as_version=4)
@@ -222,7 +182,7 @@ def _run_all_and_check(page, path: Path, emu, shot: str) -> None:
     before = creates(emu.stats())
     first = page.locator(".jp-Notebook .jp-CodeCell .jp-InputArea-prompt").first
     for attempt in range(3):  # a click during the kernel's start-up can be dropped
-        _menu(page, "Run", "Run All Cells")
+        menu(page, "Run", "Run All Cells")
         try:
             page.wait_for_function("el => /\\[(\\*|\\d+)\\]/.test(el.textContent)",
                                    arg=first.element_handle(), timeout=20_000)
@@ -272,12 +232,12 @@ def _save_and_check_errors(page, path: Path) -> None:
     page.keyboard.press("Control+s")
     page.wait_for_function("() => !document.querySelector('.jp-mod-dirty')", timeout=30_000)
     saved = _read_saved(path)
-    for cell in saved.cells:
-        if cell.cell_type != "code" or "raises-exception" in cell.metadata.get("tags", []):
+    for code in saved.cells:
+        if code.cell_type != "code" or "raises-exception" in code.metadata.get("tags", []):
             continue
-        for out in cell.outputs:
+        for out in code.outputs:
             assert out.output_type != "error", (
-                f"{path.name}: {cell.source[:60]!r}: {out.get('ename')}: {out.get('evalue')}")
+                f"{path.name}: {code.source[:60]!r}: {out.get('ename')}: {out.get('evalue')}")
 
 
 def _read_saved(path: Path, timeout: float = 20) -> Any:
@@ -324,22 +284,22 @@ def _card_state(page) -> tuple[str, str]:
 def test_panel_in_jupyterlab(server, page):
     url, root, emu = server
     _open(page, f"{url}/lab/tree/panel/quickstart.ipynb?reset")
-    _run(page, "%load_ext seedance_nb")
-    _wait_idle(page, "%load_ext seedance_nb")
+    run_cell(page, "%load_ext seedance_nb")
+    wait_idle(page, "%load_ext seedance_nb")
     magic = "A paper boat drifting"
     before = creates(emu.stats())
-    _run(page, magic)
-    _wait_idle(page, magic)
-    assert _cell(page, magic).locator("video").count() == 0  # the task is still running
-    _run(page, magic)  # again while its task runs: joins that task, pays nothing more
-    _wait_idle(page, magic)
+    run_cell(page, magic)
+    wait_idle(page, magic)
+    assert cell(page, magic).locator("video").count() == 0  # the task is still running
+    run_cell(page, magic)  # again while its task runs: joins that task, pays nothing more
+    wait_idle(page, magic)
     # live frontend: the cell returns at once and the worker updates its display
     page.wait_for_function(
         "el => { const v = el.querySelector('video'); return v && v.readyState >= 2 }",
-        arg=_cell(page, magic).element_handle(), timeout=60_000)
+        arg=cell(page, magic).element_handle(), timeout=60_000)
     assert creates(emu.stats()) - before == 1, "re-running a running cell created a new task"
 
-    _run(page, "%seedance panel")
+    run_cell(page, "%seedance panel")
     panel = page.locator(".seedance-panel")
     panel.wait_for(timeout=60_000)
     panel.locator(".seedance-prompt textarea").fill("A red kite over the sea --dur 4")
@@ -358,8 +318,8 @@ def test_panel_in_jupyterlab(server, page):
     # new card is the first one
     page.locator(".seedance-card", has_text="A red kite over the sea").wait_for(timeout=30_000)
 
-    _run(page, "time.sleep(12)")
-    sleeping = _cell(page, "time.sleep(12)").locator(".jp-InputArea-prompt")
+    run_cell(page, "time.sleep(12)")
+    sleeping = cell(page, "time.sleep(12)").locator(".jp-InputArea-prompt")
     page.wait_for_function("el => el.textContent.includes('*')",
                            arg=sleeping.element_handle(), timeout=10_000)
     statuses, elapsed = [], []
@@ -387,7 +347,7 @@ def test_panel_in_jupyterlab(server, page):
         "() => { const c = document.querySelector('.seedance-card');"
         " const v = c && c.querySelector('video'); return v && v.readyState >= 2 }",
         timeout=60_000)
-    _wait_idle(page, "time.sleep(12)", timeout=30_000)
+    wait_idle(page, "time.sleep(12)", timeout=30_000)
     page.locator(".seedance-panel").first.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "panel-light.png"))
     _switch_theme(page, DARK)
@@ -408,7 +368,7 @@ def test_panel_in_jupyterlab(server, page):
     page.wait_for_function("() => !document.querySelector('.jp-mod-dirty')", timeout=30_000)
     page.reload()
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90_000)
-    after = _cell(page, magic)
+    after = cell(page, magic)
     after.locator("video").wait_for(timeout=30_000)
     src = after.locator("video").get_attribute("src")
     assert "/files/panel/seedance-output/" in src and ".mp4" in src  # Lab resolved it
@@ -435,26 +395,26 @@ def test_render_final_button_plays_the_1080p_final(server, page):
     the final (one more task) and the final's card plays the 1080p video."""
     url, root, emu = server
     _open(page, f"{url}/lab/tree/final/draft.ipynb?reset")
-    _run(page, "%load_ext seedance_nb")
-    _wait_idle(page, "%load_ext seedance_nb")
+    run_cell(page, "%load_ext seedance_nb")
+    wait_idle(page, "%load_ext seedance_nb")
     before = creates(emu.stats())
-    _run(page, "A lighthouse at dusk")
-    cell = _cell(page, "A lighthouse at dusk")
-    button = cell.locator(".seedance-final-button")
+    run_cell(page, "A lighthouse at dusk")
+    draft = cell(page, "A lighthouse at dusk")
+    button = draft.locator(".seedance-final-button")
     button.wait_for(timeout=60_000)
     assert button.is_disabled()  # not before the draft succeeded
     page.wait_for_function(
         "el => { const v = el.querySelector('.jp-OutputArea video');"
-        " return v && v.readyState >= 2 }", arg=cell.element_handle(), timeout=120_000)
+        " return v && v.readyState >= 2 }", arg=draft.element_handle(), timeout=120_000)
     page.wait_for_function("el => !el.disabled", arg=button.element_handle(), timeout=30_000)
-    assert "final possible for 6 d" in cell.text_content()
+    assert "final possible for 6 d" in draft.text_content()
     button.click()
-    card = cell.locator(".seedance-card")
+    card = draft.locator(".seedance-card")
     card.wait_for(timeout=30_000)
     page.wait_for_function(
         "el => { const v = el.querySelector('.seedance-card video');"
         " return v && v.readyState >= 2 && v.videoHeight === 1080 }",
-        arg=cell.element_handle(), timeout=180_000)
+        arg=draft.element_handle(), timeout=180_000)
     assert button.is_disabled()  # one final per click: no second bill
     assert creates(emu.stats()) - before == 2  # the draft and its final
     card.scroll_into_view_if_needed()

@@ -22,7 +22,8 @@ import nbformat
 import pytest
 
 from _browser_helpers import (CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, jupyter_server,
-                              kernel_env, require_chromium, write_settings)
+                              kernel_env, require_chromium, write_settings, cell, run_cell,
+                              wait_idle)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -87,32 +88,6 @@ def page(lab, request):
             chromium.close()
 
 
-def _cell(page, text: str):
-    return page.locator(".jp-Notebook .jp-Cell").filter(has_text=text).first
-
-
-def _run(page, text: str) -> None:
-    """Run one cell (retried: a key press can land before the editor has focus)."""
-    prompt = _cell(page, text).locator(".jp-InputArea-prompt")
-    before = prompt.text_content()
-    for _ in range(3):
-        _cell(page, text).locator(".jp-InputArea-editor").click()
-        page.keyboard.press("Control+Enter")
-        try:
-            page.wait_for_function("([el, old]) => el.textContent !== old",
-                                   arg=[prompt.element_handle(), before], timeout=5_000)
-            return
-        except Exception:
-            continue
-    raise AssertionError(f"could not run the cell {text!r}")
-
-
-def _wait_idle(page, text: str, timeout: float = 60_000) -> None:
-    prompt = _cell(page, text).locator(".jp-InputArea-prompt")
-    page.wait_for_function("el => /\\[\\d+\\]/.test(el.textContent)",
-                           arg=prompt.element_handle(), timeout=timeout)
-
-
 def _card(page, title: str):
     return page.locator(".seedance-card").filter(has_text=title).first
 
@@ -124,15 +99,15 @@ def test_running_card_ticks_and_says_why_it_cannot_cancel(lab, page):
     page.wait_for_function(
         "() => [...document.querySelectorAll('.jp-StatusBar-TextItem')].some("
         "e => /\\| Idle$/.test(e.textContent.trim()))", timeout=120_000)
-    _run(page, "%load_ext seedance_nb")
-    _wait_idle(page, "%load_ext seedance_nb")
-    _run(page, "heron = jobs.submit")
+    run_cell(page, "%load_ext seedance_nb")
+    wait_idle(page, "%load_ext seedance_nb")
+    run_cell(page, "heron = jobs.submit")
     heron = _card(page, "heron")
     heron.locator(".seedance-status[data-status='running']").wait_for(timeout=60_000)
 
     # while the kernel sleeps, the clock keeps moving in the page
-    _run(page, "time.sleep(8)")
-    sleeping = _cell(page, "time.sleep(8)").locator(".jp-InputArea-prompt")
+    run_cell(page, "time.sleep(8)")
+    sleeping = cell(page, "time.sleep(8)").locator(".jp-InputArea-prompt")
     page.wait_for_function("el => el.textContent.includes('*')",
                            arg=sleeping.element_handle(), timeout=10_000)
     clock = heron.locator(".seedance-clock")
@@ -155,13 +130,13 @@ def test_running_card_ticks_and_says_why_it_cannot_cancel(lab, page):
         "running and runs to the end")
     assert "Cancel is off: the emulator (ark dialect) cancels only queued tasks" in \
         heron.locator(".seedance-notice").text_content()
-    _wait_idle(page, "time.sleep(8)", timeout=30_000)
+    wait_idle(page, "time.sleep(8)", timeout=30_000)
 
     # a stale "queued" card: the click reaches the gateway, which refuses (409)
-    _run(page, "otter = jobs.submit")
+    run_cell(page, "otter = jobs.submit")
     otter = _card(page, "otter")
     otter.locator(".seedance-status[data-status='queued']").wait_for(timeout=60_000)
-    _wait_idle(page, "otter = jobs.submit")
+    wait_idle(page, "otter = jobs.submit")
     time.sleep(1)  # the emulator moves it to running after 0.2 s (2 s / speed 10)
     otter.locator("button", has_text="Cancel").click()
     notice = otter.locator(".seedance-notice", has_text="Could not cancel")

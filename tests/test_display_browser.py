@@ -5,7 +5,6 @@ dark), and the saved notebook keeps the PNG for GitHub, nbviewer and exports.
 Screenshots: test-artifacts/display-*.png."""
 from __future__ import annotations
 
-import re
 import sys
 import time
 from pathlib import Path
@@ -14,7 +13,7 @@ import nbformat
 import pytest
 
 from _browser_helpers import (CHROMIUM, CHROMIUM_ARGS, free_port, jupyter_server, kernel_env,
-                              require_chromium, write_settings)
+                              require_chromium, write_settings, menu)
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -53,19 +52,6 @@ def lab(tmp_path_factory):
                     browser.close()
 
 
-def _menu(page, *path: str) -> None:
-    """Click through the menu bar by exact labels, e.g. ("Run", "Run All Cells")."""
-    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{path[0]}$")).first.click()
-    for label in path[1:]:
-        item = page.locator(".lm-Menu:visible .lm-Menu-itemLabel",
-                            has_text=re.compile(f"^{re.escape(label)}$")).last
-        item.wait_for(timeout=10_000)
-        if label == path[-1]:
-            item.click()
-        else:
-            item.hover()
-
-
 def _outputs(page, index: int) -> dict:
     """What the code cell at `index` shows; `n` counts outputs other than printed text
     (the emulator's one-time notice)."""
@@ -97,7 +83,7 @@ def test_outputs_in_jupyterlab(lab):
         "() => [...document.querySelectorAll('.jp-StatusBar-TextItem')]"
         ".some(e => /\\| Idle$/.test(e.textContent.trim()))", timeout=120_000)
     for _ in range(3):  # a click during the kernel's start-up can be dropped
-        _menu(page, "Run", "Run All Cells")
+        menu(page, "Run", "Run All Cells")
         try:
             page.wait_for_function(
                 "() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell "
@@ -122,7 +108,7 @@ def test_outputs_in_jupyterlab(lab):
     assert dry["n"] == 1 and "dry run: nothing sent" in dry["text"]
     light = _muted_luminance(page)
 
-    _menu(page, "Settings", "Theme", "JupyterLab Dark")
+    menu(page, "Settings", "Theme", "JupyterLab Dark")
     page.wait_for_selector("body[data-jp-theme-light='false']", state="attached",
                            timeout=30_000)
     page.wait_for_timeout(700)
