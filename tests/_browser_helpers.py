@@ -110,6 +110,52 @@ def jupyter_server(argv: list[str], *, cwd: Path, env: Mapping[str, str], log: P
                 proc.wait()
 
 
+@contextlib.contextmanager
+def lab_with_emulator(tmp: Path, root: Path, **emulator_options) -> Iterator[tuple[str, object]]:
+    """An emulator (`emulator_options`: speed, concurrency, ...) and JupyterLab serving
+    `root`, whose kernels use that emulator; Jupyter's state lives in `tmp`. Yields
+    (the server's URL, the emulator)."""
+    from seedance_nb.emulator import Emulator
+
+    write_settings(tmp / "settings")
+    with Emulator(port=0, **emulator_options) as emu:
+        with jupyter_server([sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}",
+                             "--LabApp.news_url="],
+                            cwd=root, env=kernel_env(emu.base_url, tmp), log=tmp / "lab.log",
+                            port=free_port()) as url:
+            yield url, emu
+
+
+def write_notebook(path: Path, cells: list[str]) -> None:
+    """A Python 3 notebook of code cells."""
+    import nbformat
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                   "language": "python"}
+    nbformat.write(book, path)
+
+
+@contextlib.contextmanager
+def chromium_page(request, failure_png: Path, width: int, height: int) -> Iterator[object]:
+    """A page in Debian's chromium; if the test fails, its screenshot goes to
+    `failure_png` (what the page showed)."""
+    from playwright.sync_api import sync_playwright
+
+    failure_png.parent.mkdir(exist_ok=True)
+    failed = request.session.testsfailed
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = chromium.new_page(viewport={"width": width, "height": height})
+        try:
+            yield page
+            if request.session.testsfailed > failed:
+                page.screenshot(path=str(failure_png))
+        finally:
+            chromium.close()
+
+
 # --- driving JupyterLab with Playwright -------------------------------------------------
 
 def menu(page, *path: str) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -24,9 +23,9 @@ from typing import Any
 import nbformat
 import pytest
 
-from _browser_helpers import (CHROMIUM, CHROMIUM_ARGS, EXPECTED_CREATES, ROOT, creates,
-                              free_port, jupyter_server, kernel_env, require_chromium,
-                              write_settings, menu, cell, run_cell, wait_idle)
+from _browser_helpers import (CHROMIUM, CHROMIUM_ARGS, EXPECTED_CREATES, ROOT, cell, creates,
+                              lab_with_emulator, menu, require_chromium, run_cell, wait_idle,
+                              write_notebook)
 
 pytestmark = pytest.mark.browser
 
@@ -43,8 +42,6 @@ LIGHT, DARK = "JupyterLab Light", "JupyterLab Dark"
 def server(tmp_path_factory):
     """An emulator and one Jupyter server (Lab + Notebook 7) whose kernels use it."""
     require_chromium()
-    from seedance_nb.emulator import Emulator
-
     tmp = tmp_path_factory.mktemp("browser")
     root = tmp / "root"
     for path in NOTEBOOKS:  # each notebook in its own folder: its own fresh ledger
@@ -54,16 +51,12 @@ def server(tmp_path_factory):
     shutil.copy(ROOT / "notebooks" / "image_to_video.ipynb", root / "nb7")
     (root / "panel").mkdir()
     _panel_notebook(root / "panel" / "quickstart.ipynb")
-    (root / "final").mkdir()
-    _draft_notebook(root / "final" / "draft.ipynb")
+    # one 2.5 draft cell: its output gets a "Render final (1080p)" button
+    write_notebook(root / "final" / "draft.ipynb",
+                   ["%load_ext seedance_nb\n%config Seedance.poll_interval = 0.5", DRAFT_CELL])
     _untrusted(root / "panel")
-    write_settings(tmp / "settings")
-    with Emulator(port=0, speed=10) as emu:
-        with jupyter_server([sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}",
-                             "--LabApp.news_url="],
-                            cwd=root, env=kernel_env(emu.base_url, tmp), log=tmp / "lab.log",
-                            port=free_port()) as url:
-            yield url, root, emu
+    with lab_with_emulator(tmp, root, speed=10) as (url, emu):
+        yield url, root, emu
 
 
 @pytest.fixture(scope="module")
@@ -102,17 +95,6 @@ def _panel_notebook(dest: Path) -> None:
 
 
 DRAFT_CELL = "%%seedance --model 2.5 --draft --name lighthouse\nA lighthouse at dusk --dur 4"
-
-
-def _draft_notebook(dest: Path) -> None:
-    """One 2.5 draft cell: its output gets a "Render final (1080p)" button."""
-    cells = [nbformat.v4.new_code_cell("%load_ext seedance_nb\n"
-                                       "%config Seedance.poll_interval = 0.5"),
-             nbformat.v4.new_code_cell(DRAFT_CELL)]
-    book = nbformat.v4.new_notebook(cells=cells)
-    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                   "language": "python"}
-    nbformat.write(book, dest)
 
 
 def _untrusted(folder: Path) -> None:

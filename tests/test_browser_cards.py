@@ -15,15 +15,12 @@ Screenshots: test-artifacts/cards-running.png and cards-running-dark.png. Withou
 from __future__ import annotations
 
 import re
-import sys
 import time
 
-import nbformat
 import pytest
 
-from _browser_helpers import (CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, jupyter_server,
-                              kernel_env, require_chromium, write_settings, cell, run_cell,
-                              wait_idle)
+from _browser_helpers import (ROOT, cell, chromium_page, lab_with_emulator, require_chromium,
+                              run_cell, wait_idle, write_notebook)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -53,39 +50,17 @@ CLOCK_JS = ("el => { const s = getComputedStyle(el, '::after');"
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     require_chromium()
-    from seedance_nb.emulator import Emulator
-
     tmp = tmp_path_factory.mktemp("browser-cards")
     root = tmp / "root"
-    root.mkdir()
-    book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
-    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                   "language": "python"}
-    nbformat.write(book, root / "cards.ipynb")
-    write_settings(tmp / "settings")
-    with Emulator(port=0, speed=10) as emu:
-        with jupyter_server([sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}",
-                             "--LabApp.news_url="],
-                            cwd=root, env=kernel_env(emu.base_url, tmp), log=tmp / "lab.log",
-                            port=free_port()) as url:
-            yield url, emu
+    write_notebook(root / "cards.ipynb", CELLS)
+    with lab_with_emulator(tmp, root, speed=10) as (url, emu):
+        yield url, emu
 
 
 @pytest.fixture
 def page(lab, request):
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    failed = request.session.testsfailed
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = chromium.new_page(viewport={"width": 1100, "height": 1000})
-        try:
-            yield page
-            if request.session.testsfailed > failed:  # keep what the page showed
-                page.screenshot(path=str(ARTIFACTS / "failure-cards.png"))
-        finally:
-            chromium.close()
+    with chromium_page(request, ARTIFACTS / "failure-cards.png", 1100, 1000) as page:
+        yield page
 
 
 def _card(page, title: str):

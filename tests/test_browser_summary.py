@@ -9,15 +9,13 @@ save and reload the summary is still there. Screenshots: test-artifacts/summary-
 from __future__ import annotations
 
 import re
-import sys
 import time
-from pathlib import Path
 
 import nbformat
 import pytest
 
-from _browser_helpers import (CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, jupyter_server,
-                              kernel_env, require_chromium, write_settings)
+from _browser_helpers import (ROOT, chromium_page, lab_with_emulator, require_chromium,
+                              write_notebook)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
 
@@ -26,50 +24,22 @@ SWEEP = ("%%seedance --model 1.0-pro-fast --rs 480p --dur 2 --sweep seed=1,2,3,4
          "--sweep rt=16:9,9:16,1:1,4:3\nkoi in a pond")
 
 
-def _notebook(dest: Path) -> None:
-    cells = [nbformat.v4.new_code_cell("%load_ext seedance_nb\n"
-                                       "%config Seedance.poll_interval = 0.5"),
-             nbformat.v4.new_code_cell(SWEEP)]
-    book = nbformat.v4.new_notebook(cells=cells)
-    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                   "language": "python"}
-    dest.parent.mkdir(parents=True)
-    nbformat.write(book, dest)
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """An emulator running four tasks at a time (so the sweep takes a while) and Lab."""
     require_chromium()
-    from seedance_nb.emulator import Emulator
-
     tmp = tmp_path_factory.mktemp("summary")
     root = tmp / "root"
-    _notebook(root / "summary" / "summary.ipynb")
-    write_settings(tmp / "settings")
-    with Emulator(port=0, speed=10, concurrency={"1.0-pro-fast": 4}) as emu:
-        with jupyter_server([sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}",
-                             "--LabApp.news_url="],
-                            cwd=root, env=kernel_env(emu.base_url, tmp), log=tmp / "lab.log",
-                            port=free_port()) as url:
-            yield url, root
+    write_notebook(root / "summary" / "summary.ipynb",
+                   ["%load_ext seedance_nb\n%config Seedance.poll_interval = 0.5", SWEEP])
+    with lab_with_emulator(tmp, root, speed=10, concurrency={"1.0-pro-fast": 4}) as (url, _emu):
+        yield url, root
 
 
 @pytest.fixture
 def page(lab, request):
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1400})
-        failed = request.session.testsfailed
-        try:
-            yield page
-        finally:
-            if request.session.testsfailed > failed:
-                page.screenshot(path=str(ARTIFACTS / "failure-summary.png"))
-            browser.close()
+    with chromium_page(request, ARTIFACTS / "failure-summary.png", 1280, 1400) as page:
+        yield page
 
 
 def _open(page, url: str) -> None:

@@ -5,15 +5,14 @@ dark), and the saved notebook keeps the PNG for GitHub, nbviewer and exports.
 Screenshots: test-artifacts/display-*.png."""
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from _browser_helpers import (CHROMIUM, CHROMIUM_ARGS, free_port, jupyter_server, kernel_env,
-                              require_chromium, write_settings, menu)
+from _browser_helpers import (chromium_page, lab_with_emulator, menu, require_chromium,
+                              write_notebook)
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -24,32 +23,14 @@ CELLS = ["%load_ext seedance_nb\n%config Seedance.poll_interval = 0.3",
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
+def lab(tmp_path_factory, request):
     require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    from seedance_nb.emulator import Emulator
-
     tmp = tmp_path_factory.mktemp("display-browser")
     root = tmp / "root"
-    root.mkdir()
-    book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
-    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                   "language": "python"}
-    nbformat.write(book, root / "display.ipynb")
-    write_settings(tmp / "settings")
-    ARTIFACTS.mkdir(exist_ok=True)
-    with Emulator(port=0, speed=100, run_seconds=1) as emu:
-        with jupyter_server([sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}",
-                             "--LabApp.news_url="], cwd=root, env=kernel_env(emu.base_url, tmp),
-                            log=tmp / "lab.log", port=free_port()) as url:
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                page = browser.new_page(viewport={"width": 1400, "height": 1400})
-                try:
-                    yield page, url, root
-                finally:
-                    browser.close()
+    write_notebook(root / "display.ipynb", CELLS)
+    with lab_with_emulator(tmp, root, speed=100, run_seconds=1) as (url, _emu), \
+            chromium_page(request, ARTIFACTS / "failure-display.png", 1400, 1400) as page:
+        yield page, url, root
 
 
 def _outputs(page, index: int) -> dict:
