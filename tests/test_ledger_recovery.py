@@ -85,7 +85,7 @@ def _start_submitter(ledger: Path, out: Path, prefix: str, count: int,
 def _kill(proc: subprocess.Popen) -> None:
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read()[-3000:] if proc.stderr else ""
 
 
 def test_sigkilled_process_resumes_to_20_files_with_exactly_20_creates(tmp_path, emu):
