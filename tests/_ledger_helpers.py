@@ -42,6 +42,18 @@ def claim_once(path: str, row_id: int, owner: str, start: Any, results: Any) -> 
     ledger.close()
 
 
+def open_fresh_ledgers(paths: list, barrier: Any, results: Any) -> None:
+    """Child process: open each new ledger at the same moment as the other children."""
+    failures = []
+    for path in paths:
+        barrier.wait()
+        try:
+            Ledger(path).close()
+        except Exception as exc:  # noqa: BLE001 (reported to the test)
+            failures.append(f"{path}: {exc}")
+    results.put(failures)
+
+
 def wait_until(predicate: Any, timeout: float = 20.0, interval: float = 0.05) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -20,7 +20,7 @@ from seedance_nb.errors import SeedanceConfigError, SeedanceError, register_secr
 from seedance_nb.ledger import SCHEMA_VERSION, Ledger, export_history, history
 from seedance_nb.providers.base import Task
 
-from _ledger_helpers import add_row, claim_once, sample_request, write_rows
+from _ledger_helpers import add_row, claim_once, open_fresh_ledgers, sample_request, write_rows
 
 FAKE_KEY = "sk-ledgertest0123456789abcdef"
 
@@ -319,6 +319,26 @@ def test_claim_download_across_processes_has_exactly_one_winner(tmp_path):
 
 
 # --- concurrency -----------------------------------------------------------------------
+
+def test_processes_opening_a_new_ledger_at_the_same_moment_all_get_it(tmp_path):
+    # Two kernels started together on a fresh ledger: one turns on WAL while the other
+    # reads the header, and SQLite refuses the switch at once ("database is locked")
+    # instead of waiting; that refusal used to end the second kernel's submit.
+    paths = [str(tmp_path / f"ledger-{i}.sqlite") for i in range(100)]
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(4), ctx.Queue()
+    procs = [ctx.Process(target=open_fresh_ledgers, args=(paths, barrier, results))
+             for _ in range(4)]
+    for p in procs:
+        p.start()
+    failures = [f for _ in procs for f in results.get(timeout=120)]
+    for p in procs:
+        p.join(timeout=60)
+    assert failures == []
+    for path in paths:
+        with Ledger(path) as led:
+            assert led.rows() == []
+
 
 def test_two_processes_writing_200_rows_each_lose_nothing(tmp_path):
     path = str(tmp_path / "ledger.sqlite")

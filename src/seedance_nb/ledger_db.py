@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import sqlite3
 import threading
+import time
 import urllib.parse
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Union
@@ -131,6 +133,23 @@ def _row_dict(values: tuple) -> dict:
     return row
 
 
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch the file to WAL unless it is already.
+
+    SQLite refuses the switch at once ("database is locked"), without its busy
+    handler, while another process has the file open in the old mode, as when two
+    kernels open a new ledger together; so wait for that here, as long as for a lock.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(random.uniform(0.005, 0.02))
+
+
 class LedgerFile:
     """An open ledger file: connections, schema, and the plain SQL calls on it."""
 
@@ -228,8 +247,7 @@ class LedgerFile:
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         self._refuse_foreign(app_id, version, set())  # a file swapped in since the check
-        if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-            conn.execute("PRAGMA journal_mode = WAL")
+        _use_wal(conn)
         # FULL: a committed write survives a power cut too, not just a killed process.
         conn.execute("PRAGMA synchronous = FULL")
         if version == SCHEMA_VERSION:
