@@ -22,30 +22,25 @@ def test_text_only_create_sends_prompt_and_model_only_as_multipart_parts():
     assert not (call.headers or {}).get("X-Client-Request-Id")
 
 
-def test_create_without_an_image_goes_out_as_multipart_form_data(monkeypatch):
+def test_create_without_an_image_goes_out_as_multipart_form_data():
     # §5.2: always multipart, also without an image (requests would urlencode plain data).
-    import requests
-
+    from _client_helpers import reply, scripted_server
     from seedance_nb.config import ClientSettings
     from seedance_nb.http import Transport
 
-    sent = {}
-
-    def fake_request(method, url, **kw):
-        sent["prepared"] = requests.Request(method, url, data=kw.get("data"),
-                                            files=kw.get("files"), json=kw.get("json")).prepare()
-        raise requests.ConnectionError("stop here")
-
-    settings = ClientSettings(provider="comet", dialect="comet", api_key="sk-test-123456789",
-                              base_url="http://127.0.0.1:9")
-    transport = Transport(settings)
-    monkeypatch.setattr(transport.session, "request", fake_request)
-    call = get_dialect("comet").create_call(req("comet", "2.0", "a kite", duration=6))
-    with pytest.raises(Exception):
-        transport.create(call, retry_429=False, attempt=3)
-    prepared = sent["prepared"]
-    assert prepared.headers["Content-Type"].startswith("multipart/form-data; boundary=")
-    raw = prepared.body
+    video = {"id": "video_1", "object": "video", "status": "queued", "created_at": 1}
+    with scripted_server(reply(200, video)) as (url, script):
+        settings = ClientSettings(provider="comet", dialect="comet",
+                                  api_key="sk-test-123456789", base_url=url)
+        transport = Transport(settings)
+        call = get_dialect("comet").create_call(req("comet", "2.0", "a kite", duration=6))
+        try:
+            assert transport.create(call, retry_429=False).task_id == "video_1"
+        finally:
+            transport.close()
+    [sent] = script.seen
+    assert sent.headers["Content-Type"].startswith("multipart/form-data; boundary=")
+    raw = sent.body
     assert b'name="prompt"\r\n\r\na kite\r\n' in raw and b'name="seconds"\r\n\r\n6\r\n' in raw
     assert b"filename" not in raw
 

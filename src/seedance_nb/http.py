@@ -34,7 +34,7 @@ import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util.retry import Retry
 
-from . import __version__, catalog
+from . import __version__, catalog, http_send
 from .bounded import READ_BLOCK, SNIPPET_BYTES, read_body, too_large  # noqa: F401 (re-exported)
 from .bounded import WATCHDOG, BoundedAdapter, Watch, current, late
 from .client import ClientSettings
@@ -219,10 +219,9 @@ class Transport:
 
         try:
             try:
-                resp = self.session.request(call.method, self.url(call.path),
-                                            params=list(call.params), headers=headers,
-                                            timeout=self._timeout(call, seconds),
-                                            allow_redirects=False, stream=True, **kw)
+                resp = http_send.send(self.session, call.method, self.url(call.path),
+                                      params=call.params, headers=headers,
+                                      timeout=self._timeout(call, seconds), **kw)
             except requests.RequestException:
                 if watch.fired or (watch.deadline is not None
                                    and time.monotonic() >= watch.deadline):

@@ -35,7 +35,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import urllib3
 
-from . import catalog
+from . import catalog, http_send
 from .files import _HOST_TAG, _SWEPT  # noqa: F401 (tests reach them here)
 from .files import STALE_PART_S, file_sha256, output_name, sweep_stale_parts  # noqa: F401
 from .files import drop_part, looks_like, open_part, place
@@ -78,7 +78,11 @@ def download(url: str, dest: str | os.PathLike, *, session: requests.Session | N
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = open_part(dest)
     own_session = session is None
-    session = session or requests.Session()
+    if session is None:
+        from .http import env_ca_bundle
+
+        session = requests.Session()
+        session.verify = env_ca_bundle() or True  # what requests reads from the environment
     rules = _Rules(allow_http_loopback, stall_s, max_bytes, sleep)
     try:
         with os.fdopen(fd, "wb") as out:
@@ -360,12 +364,13 @@ def _stream(resp: requests.Response, part: _Partial, chunk_size: int, shown: str
         raise _Cut(f"transfer cut short: got {part.got} of {part.total} bytes")
 
 
-def _proxies(session: requests.Session, url: str) -> dict | None:
-    """For a session that does not read the environment itself (trust_env off, as the
-    job manager's): the environment's proxies for this URL's host, looked up once per
-    host and kept on the session. None for a session that reads it on every request."""
-    if session.trust_env:
-        return None
+def _proxies(session: requests.Session, url: str) -> dict:
+    """The environment's proxies for this URL's host (when the session reads the
+    environment, as requests' default does, or has none of its own set), looked up
+    once per host and kept on the session; else the session's own."""
+    own = dict(session.proxies or {})
+    if own and not session.trust_env:
+        return own
     from .http import env_proxies
 
     cache = session.__dict__.setdefault("_seedance_proxies", {})
@@ -375,15 +380,15 @@ def _proxies(session: requests.Session, url: str) -> dict | None:
         if len(cache) > 256:
             cache.clear()
         cache[key] = env_proxies(url)
-    return cache[key]
+    return {**cache[key], **own}
 
 
 def _get(session: requests.Session, url: str, headers: dict, timeout,
          allow_http_loopback: bool) -> requests.Response:
     """GET following redirects by hand, so every hop passes the URL check."""
     for _ in range(MAX_REDIRECTS + 1):
-        resp = session.get(url, headers=headers, stream=True, timeout=timeout,
-                           allow_redirects=False, proxies=_proxies(session, url))
+        resp = http_send.send(session, "GET", url, headers=headers, timeout=timeout,
+                              proxies=_proxies(session, url))
         if not resp.is_redirect:
             return resp
         target = urljoin(url, resp.headers["Location"])

@@ -4,6 +4,8 @@ Everything runs inside `socket_guard`: no packet leaves loopback, DNS included.
 """
 from __future__ import annotations
 
+import io
+
 import os
 import signal
 import subprocess
@@ -75,8 +77,7 @@ class _RedirectingHost(BaseAdapter):
         resp = requests.Response()
         resp.status_code, resp.url, resp.request = 302, request.url, request
         resp.headers["Location"] = self.location
-        resp.raw = None
-        resp._content = b""
+        resp.raw = io.BytesIO(b"")  # an empty body, as a real 302 has
         return resp
 
     def close(self) -> None:
