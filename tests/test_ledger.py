@@ -46,6 +46,31 @@ def test_file_is_created_in_wal_mode_with_a_schema_version(tmp_path):
     conn.close()
 
 
+def test_the_send_and_the_task_id_are_synced_to_disk_and_polled_state_is_not(ledger):
+    # Power-cut durability where money is at stake: the commit that marks a create as
+    # sent and the one that records its task id run with synchronous=FULL; the intent,
+    # polled status, claims and file records (redone by the next poll or download) run
+    # with NORMAL, and a later FULL commit carries them to disk.
+    statements: list[str] = []
+    ledger._connect().set_trace_callback(statements.append)
+    row = add_row(ledger)
+    ledger.mark_sending(row)
+    ledger.record_created(row, "cgt-1")
+    ledger.record_task(row, _task("succeeded", video_url="https://x.test/v.mp4"))
+    ledger.claim_download(row, "video", "me")
+    ledger.record_file(row, "video", __file__, "aa", 1)
+    level, levels = "FULL", []
+    for sql in statements:
+        if sql.startswith("PRAGMA synchronous"):
+            level = sql.split("=")[1].strip()
+        elif sql.split()[0] in ("INSERT", "UPDATE"):
+            levels.append(level)
+    steps = ["intent", "sent", "task id", "status", "claim", "file"]
+    assert dict(zip(steps, levels)) == {"intent": "NORMAL", "sent": "FULL", "task id": "FULL",
+                                        "status": "NORMAL", "claim": "NORMAL", "file": "NORMAL"}
+    assert len(levels) == len(steps)
+
+
 def test_corrupt_file_is_a_config_error_naming_the_path_and_left_untouched(tmp_path):
     path = tmp_path / "ledger.sqlite"
     junk = b"this is not a database at all\n" * 200

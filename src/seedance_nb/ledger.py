@@ -8,7 +8,11 @@ file: SQLite's locking plus a busy timeout serialise them, downloads are claimed
 with a conditional UPDATE so only one process fetches a file, and `admit` claims a
 send slot of an account's budget in one BEGIN IMMEDIATE transaction (admission
 control, jobs/admission.py). Writes that always happen together are one commit:
-admission and "sending"; a success and its download claims.
+admission and "sending"; a success and its download claims. Commits that hold
+money (the send, the task id, an unknown outcome) are synced to disk (survive a
+power cut); the rest (intent, polled status, claims, file records) only survive a
+killed process until the next synced commit carries them, since a poll or a
+download redoes them (`LedgerFile._sync`).
 
 CONTRACT: see docs/architecture.md (`Ledger`, `history`). Beyond it: `unsent()`
 (recorded, never sent, not billed), `task_ids(provider)`, `release_claim(...)`,
@@ -69,8 +73,9 @@ class Ledger(AdmissionRows, LedgerFile):
     `LedgerFile`. Below: the write-ahead steps, download claims and queries.
     """
 
-    def _update(self, row_id: int, sql: str, params: Iterable[Any] = ()) -> None:
-        cur = self._exec(sql, params)
+    def _update(self, row_id: int, sql: str, params: Iterable[Any] = (),
+                durable: bool = True) -> None:
+        cur = self._exec(sql, params, durable)
         if cur.rowcount == 0 and self.get(row_id) is None:
             raise SeedanceError(f"ledger {self.path} has no row {row_id}")
 
@@ -110,7 +115,8 @@ class Ledger(AdmissionRows, LedgerFile):
              req_json, status,
              now, now, tokens, cost, currency,
              owner or f"{socket.gethostname()}:{os.getpid()}", account,
-             family or getattr(request, "family", None), redact(notebook)))
+             family or getattr(request, "family", None), redact(notebook)),
+            durable=False)  # nothing is sent yet; the send's own commit syncs it first
         return int(cur.lastrowid)
 
     def mark_sending(self, row_id: int) -> None:
@@ -168,18 +174,18 @@ class Ledger(AdmissionRows, LedgerFile):
             "WHERE id = ? AND task_id IS NULL",
             (code or "", redact(message or ""), now, now, row_id))
 
-    def record_task(self, row_id: int, task: Any) -> None:
+    def record_task(self, row_id: int, task: Any, claim_owner: Optional[str] = None) -> None:
         """A polled task (providers.base.Task or a dict of its fields).
 
         Known values are never overwritten by missing ones, and a terminal status is
         not replaced by an older, non-terminal poll from another process.
 
-        When this Ledger has a `claim_owner` (the JobManager sets it) and the task has
-        succeeded, the same write claims its downloads for that owner (see
+        With a `claim_owner` (the JobManager's polling passes its own) and a task that
+        has succeeded, the same write claims its downloads for that owner (see
         `claim_download`): the one who sees success first downloads, one commit fewer.
         """
         status = _task_field(task, "status")
-        owner = getattr(self, "claim_owner", None)
+        owner = claim_owner
         urls = [redact(_task_field(task, f"{kind}_url")) for kind in FILE_KINDS]
         err = _task_field(task, "error") or {}
         if isinstance(err, str):
@@ -218,7 +224,7 @@ class Ledger(AdmissionRows, LedgerFile):
              now, status, now, 1 if terminal else 0, now,
              *[value for url in urls for value in
                (owner, status, url, now, owner, owner, status, url, now, now + CLAIM_TTL_S)],
-             now, row_id))
+             now, row_id), durable=False)  # a poll says it again
 
     def record_file(self, row_id: int, kind: str, path: Union[str, os.PathLike], sha256: str,
                     size: int) -> None:
@@ -228,7 +234,8 @@ class Ledger(AdmissionRows, LedgerFile):
             row_id,
             f"UPDATE tasks SET {col}_path = ?, {col}_sha256 = ?, {col}_size = ?, "
             f"{col}_claim = NULL, {col}_claim_until = NULL, updated_at = ? WHERE id = ?",
-            (os.path.abspath(os.fspath(path)), sha256, int(size), time.time(), row_id))
+            (os.path.abspath(os.fspath(path)), sha256, int(size), time.time(), row_id),
+            durable=False)  # the file itself is not synced either; a lost record re-fetches
 
     def claim_download(self, row_id: int, kind: str, owner: str, ttl_s: float = 300) -> bool:
         """True if this owner may download the file now; atomic across processes.
@@ -255,14 +262,14 @@ class Ledger(AdmissionRows, LedgerFile):
             f"UPDATE tasks SET {col}_claim = ?, {col}_claim_until = ? WHERE id = ? "
             f"AND {col}_path IS ? AND ({col}_claim IS NULL OR {col}_claim = ? "
             f"OR {col}_claim = ? OR {col}_claim_until < ?)",
-            (owner, now + ttl_s, row_id, recorded, owner, dead, now))
+            (owner, now + ttl_s, row_id, recorded, owner, dead, now), durable=False)
         return cur.rowcount == 1
 
     def release_claim(self, row_id: int, kind: str, owner: str) -> None:
         """Give up a claim (a failed download) so another process may try at once."""
         col = _kind(kind)
         self._exec(f"UPDATE tasks SET {col}_claim = NULL, {col}_claim_until = NULL "
-                   f"WHERE id = ? AND {col}_claim = ?", (row_id, owner))
+                   f"WHERE id = ? AND {col}_claim = ?", (row_id, owner), durable=False)
 
     # --- reads -----------------------------------------------------------------------
 

@@ -193,6 +193,7 @@ class LedgerFile:
             raise self._file_error(exc) from None
         self._local.conn = conn
         self._local.pid = os.getpid()
+        self._local.sync = "FULL"  # as _prepare set it
         with self._lock:
             self._all.append(conn)
         return conn
@@ -292,16 +293,32 @@ class LedgerFile:
                 pass
         self._local = threading.local()
 
-    def _exec(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+    def _sync(self, conn: sqlite3.Connection, durable: bool) -> None:
+        """Set how the next commit reaches the disk (outside a transaction only).
+
+        durable: FULL, the WAL is synced at the commit, so it survives a power cut (the
+        intent to send, the task id: money). Otherwise NORMAL: it survives a killed
+        process but may roll back at a power cut until the next durable commit syncs
+        the WAL (which carries every earlier commit with it); such writes are ones a
+        later poll, claim or download redoes (status, claims, file records).
+        """
+        level = "FULL" if durable else "NORMAL"
+        if getattr(self._local, "sync", "FULL") != level and not conn.in_transaction:
+            conn.execute(f"PRAGMA synchronous = {level}")
+            self._local.sync = level
+
+    def _exec(self, sql: str, params: Iterable[Any] = (), durable: bool = True) -> sqlite3.Cursor:
         conn = self._connect()
+        write = sql.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE")
+        if write:
+            self._sync(conn, durable)
         try:
             cur = conn.execute(sql, tuple(params))
         except sqlite3.IntegrityError:
             raise
         except sqlite3.DatabaseError as exc:
             raise self._file_error(exc) from None
-        if not conn.in_transaction and cur.rowcount > 0 and \
-                sql.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE"):
+        if write and not conn.in_transaction and cur.rowcount > 0:
             self._counted()  # an autocommit write: its own durable commit
         return cur
 
@@ -310,10 +327,12 @@ class LedgerFile:
             self.commits += 1
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, durable: bool = True) -> Iterator[sqlite3.Connection]:
         """One write transaction (BEGIN IMMEDIATE: the write lock is taken first, so what
-        is read inside cannot change before the commit, in any process)."""
+        is read inside cannot change before the commit, in any process); `durable`: see
+        `_sync`."""
         conn = self._connect()
+        self._sync(conn, durable)
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.DatabaseError as exc:

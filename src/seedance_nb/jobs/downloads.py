@@ -75,13 +75,14 @@ class DownloadMixin:
         for kind, url in (("video", task.video_url), ("last_frame", task.last_frame_url)):
             if not url:
                 continue
-            current = led.get(row) or {}
-            recorded = current.get(f"{kind}_path")
-            if _file_ok(recorded, current.get(f"{kind}_sha256")):
+            if not led.claim_download(row, kind, self._owner):
+                # already on disk (another process fetched it), or someone else's to fetch
+                current = led.get(row) or {}
+                recorded = current.get(f"{kind}_path")
+                if not _file_ok(recorded, current.get(f"{kind}_sha256")):
+                    return files, None
                 files[kind] = recorded
                 continue
-            if not led.claim_download(row, kind, self._owner):
-                return files, None
             fmt = task.output_format or getattr(job.request, "output_format", None)
             dest = Path(job._output_dir) / media.output_name(job.provider, task.id, kind, fmt)
             try:

@@ -216,7 +216,8 @@ class PollingMixin:
         if old is None or (old.status, old.tokens, old.video_url) != \
                 (task.status, task.tokens, task.video_url):
             try:
-                job.ledger.record_task(job.ledger_id, task)
+                # success claims its downloads for this manager (one commit fewer)
+                job.ledger.record_task(job.ledger_id, task, claim_owner=self._owner)
             except (OverflowError, ValueError, TypeError, sqlite3.Error) as exc:
                 fail_job(job, "BadNumber", f"the task holds a value the ledger cannot "
                          f"store ({exc})")

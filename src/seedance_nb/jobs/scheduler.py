@@ -90,7 +90,6 @@ class JobManager(CreateMixin, PollingMixin, DownloadMixin):
             led = self._ledgers.get(target)
             if led is None:
                 led = self._ledgers[target] = Ledger(target)
-                led.claim_owner = self._owner  # success claims its downloads (one commit)
         return led
 
     def _put(self, cmd: tuple) -> None:
