@@ -247,6 +247,48 @@ def test_admit_holds_a_family_at_its_rpm_and_says_when_a_slot_frees(tmp_path):
         assert word == "admitted"
 
 
+def _admit_steps(led, row, **limits) -> tuple[tuple, int]:
+    """admit's answer and the SQLite VM instructions it took (counted by SQLite itself)."""
+    steps = [0]
+
+    def tick():
+        steps[0] += 1
+        return 0
+
+    conn = led._connect()
+    conn.set_progress_handler(tick, 10)
+    try:
+        return led.admit(row, **limits), steps[0] * 10
+    finally:
+        conn.set_progress_handler(None, 0)
+
+
+def test_admitting_a_job_costs_the_same_in_a_ledger_with_a_long_history(tmp_path):
+    # A notebook's ledger keeps every task it ever ran; a slot is claimed for each job of
+    # a sweep, so the claim must look at the account's live rows and the last RPM
+    # window only, not at the 6,000 finished tasks from last month.
+    limits = dict(queued=120, rpm=1200, concurrency=20)
+    with Ledger(tmp_path / "new.sqlite") as fresh, Ledger(tmp_path / "old.sqlite") as old:
+        conn = old._connect()
+        month_ago = time.time() - 30 * 86400
+        conn.execute("BEGIN")
+        conn.executemany(
+            "INSERT INTO tasks (fingerprint, provider, dialect, model, base_url, request, "
+            "status, created_at, updated_at, sent_at, admitted_at, finished_at, task_id, "
+            "account, family) VALUES (?, 'ark', 'ark', 'm', 'http://gw/api/v3', '{}', "
+            "'succeeded', ?, ?, ?, ?, ?, ?, 'acct', '1.0-pro-fast')",
+            [(f"old-{i}", month_ago + i, month_ago + i, month_ago + i, month_ago + i,
+              month_ago + i, f"cgt-old-{i}") for i in range(6000)])
+        conn.execute("COMMIT")
+        costs = []
+        for led in (fresh, old):
+            rows = _waiting(led, 3)
+            answers = [_admit_steps(led, row, **limits) for row in rows]
+            assert [a for a, _ in answers] == [("admitted", 0.0)] * 3
+            costs.append(max(n for _, n in answers))
+        assert costs[1] < 2 * costs[0] + 200, costs
+
+
 def test_a_429_puts_the_row_back_to_waiting_unsent(tmp_path):
     with Ledger(tmp_path / "l.sqlite") as led:
         [row] = _waiting(led, 1)

@@ -47,22 +47,23 @@ class AdmissionRows:
                                "WHERE id = ?", (row_id,)).fetchone()
             if row is None or row[3] != "waiting":
                 return "gone", 0.0
-            where, params = "base_url IS ? AND account IS ?", [row[0], row[1]]
-            sent = (f"(status = {PENDING} AND sent_at IS NOT NULL AND sent_at > "
-                    f"{now - ANSWER_WITHIN_S!r})")
-            n_queued = _live(conn, f"{where} AND (status = {QUEUED} OR {sent})", params)
+            params = [row[0], row[1]]
+            n_queued = _live(conn, _holding_a_slot(now, [QUEUED]), params)
             if n_queued >= queued:
                 return "queued", 0.0
-            fam = where + " AND family IS ?"
-            n_family = _live(conn, f"{fam} AND (status IN ({QUEUED}, {RUNNING}) OR {sent})",
+            n_family = _live(conn, _holding_a_slot(now, [QUEUED, RUNNING]) + " AND family IS ?",
                              params + [row[2]])
             if n_family >= concurrency + queued:
                 return "concurrency", 0.0
-            recent = [t for (t,) in conn.execute(
-                f"SELECT admitted_at FROM tasks WHERE {fam} AND admitted_at > ? "
-                "ORDER BY admitted_at DESC", params + [row[2], now - window_s])]
-            if len(recent) >= rpm:
-                return "rpm", max(0.0, recent[rpm - 1] + window_s - now)
+            # `+base_url`: walk the admitted_at index (the last window only), not every
+            # row this account ever had
+            recent = ("FROM tasks WHERE +base_url IS ? AND account IS ? AND family IS ? "
+                      "AND admitted_at > ?")
+            args = params + [row[2], now - window_s]
+            if conn.execute(f"SELECT COUNT(*) {recent}", args).fetchone()[0] >= rpm:
+                (nth,) = conn.execute(f"SELECT admitted_at {recent} ORDER BY admitted_at DESC "
+                                      "LIMIT 1 OFFSET ?", args + [rpm - 1]).fetchone()
+                return "rpm", max(0.0, nth + window_s - now)
             conn.execute(f"UPDATE tasks SET status = {PENDING}, sent_at = COALESCE(sent_at, ?), "
                          "admitted_at = ?, updated_at = ? WHERE id = ?", (now, now, now, row_id))
         return "admitted", 0.0
@@ -77,11 +78,8 @@ class AdmissionRows:
 
     def queued_count(self, base_url: Optional[str], account: Optional[str]) -> int:
         """Live rows of a gateway and account holding a queued slot (see `admit`)."""
-        now = time.time()
-        sent = (f"(status = {PENDING} AND sent_at IS NOT NULL AND sent_at > "
-                f"{now - ANSWER_WITHIN_S!r})")
-        return _live(self._connect(), f"base_url IS ? AND account IS ? AND "
-                     f"(status = {QUEUED} OR {sent})", [redact(clean_url(base_url)), account])
+        return _live(self._connect(), _holding_a_slot(time.time(), [QUEUED]),
+                     [redact(clean_url(base_url)), account])
 
     def requeue(self, row_id: int, code: str, message: str) -> None:
         """A create refused for a rate or quota limit (429): nothing was made, so the row
@@ -130,6 +128,16 @@ def _owner_is_dead(owner: str) -> bool:
     except OSError:  # exists but not ours (EPERM)
         return False
     return False
+
+
+def _holding_a_slot(now: float, statuses: list[str]) -> str:
+    """WHERE (parameters: base_url, account) for a gateway and account's rows in one of
+    `statuses` or sent and not yet answered. The status list comes before the rest so
+    the budget index (base_url, account, status) visits only live rows, never the
+    account's whole history."""
+    return (f"base_url IS ? AND account IS ? AND status IN ({', '.join(statuses)}, {PENDING}) "
+            f"AND (status != {PENDING} OR (sent_at IS NOT NULL AND sent_at > "
+            f"{now - ANSWER_WITHIN_S!r}))")
 
 
 def _live(conn: sqlite3.Connection, where: str, params: list) -> int:
