@@ -238,6 +238,21 @@ def test_parse_batch_reads_items():
     assert get_dialect("ark").parse_batch(200, {}, body({"total": 0, "items": []})) == []
 
 
+def test_parse_batch_hands_back_the_last_read_of_a_task_that_did_not_move():
+    dialect = get_dialect("ark")
+    first = {"id": "cgt-q", "status": "queued", "updated_at": 1}
+    moved = {"id": "cgt-r", "status": "running", "updated_at": 1}
+    known = {t.id: t for t in dialect.parse_batch(200, {}, body({"items": [first, moved]}))}
+    moved_on = dict(moved, status="succeeded", content={"video_url": "https://x.test/v.mp4"})
+    again = dialect.parse_batch(200, {}, body({"items": [first, moved_on]}), known)
+    assert again[0] is known["cgt-q"]  # identical item: not parsed again
+    assert again[1] is not known["cgt-r"]
+    assert (again[1].status, again[1].video_url) == ("succeeded", "https://x.test/v.mp4")
+    impostor = dict(first, id="cgt-r")  # another task's content under this id: parsed
+    [read] = dialect.parse_batch(200, {}, body({"items": [impostor]}), known)
+    assert read is not known["cgt-r"] and read.status == "queued"
+
+
 @pytest.mark.parametrize("provider, emulate, can", [
     ("ark", "ark", True), ("byteplus", "ark", True), ("emulator", "ark", True),
     ("emulator", "byteplus", True), ("comet-volc", "ark", False),

@@ -92,8 +92,9 @@ class PollingMixin:
             chunk = ids[start:start + size]
             try:
                 resp = lane.transport.send(lane.dialect.batch_call(chunk))
+                known = {i: poll[i][0].task for i in chunk if _settled_read(poll[i][0])}
                 tasks = lane.dialect.parse_batch(resp.status_code, dict(resp.headers),
-                                                 resp.content)
+                                                 resp.content, known)
             except BadReply as exc:
                 if exc.retryable:
                     log.info("batch read on %s failed (%s); next round", lane.name, exc)
@@ -184,8 +185,8 @@ class PollingMixin:
         job._finish(None, exc)
 
     def _apply(self, lane: Lane, job: Job, task: Task) -> None:
-        if job.done:
-            return
+        if job.done or (task is job.task and task.status not in TERMINAL):
+            return  # read again exactly as before (parse_batch's `known`): nothing moved
         if job._gateway_terminal and task.status not in TERMINAL:
             fail_job(job, "StatusRegressed", f"the gateway said {job._gateway_terminal} and "
                      f"then {task.status} for task {job.task_id}")
@@ -233,3 +234,10 @@ class PollingMixin:
             job._finish(task.status, TaskFailed(task))
         elif job.status != task.status:
             job.status = task.status
+
+
+def _settled_read(job: Job) -> bool:
+    """The job's last read may stand for an identical new one: queued or running as the
+    gateway said it (not a success held back for a missing video URL, which counts)."""
+    task = job.task
+    return task is not None and task.status in ("queued", "running") and not job._no_url_polls

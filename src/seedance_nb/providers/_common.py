@@ -60,6 +60,14 @@ def as_dict(value: Any) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def unchanged(known: Any, task_id: Any, item: dict) -> Any:
+    """The Task in `known` (task id -> the Task last read) when `item` is exactly what it
+    was read from: a batch read of hundreds of waiting tasks then parses only the ones
+    that moved."""
+    old = known.get(task_id) if known and isinstance(task_id, str) else None
+    return old if old is not None and old.raw == item else None
+
+
 def to_int(value: Any) -> Optional[int]:
     if isinstance(value, bool) or value is None:
         return None

@@ -79,12 +79,14 @@ class AceDataDialect:
             raise ValueError(f"at most {MAX_BATCH} task ids per batch read, got {len(ids)}")
         return HttpCall("POST", TASKS_PATH, json={"ids": ids, "action": "retrieve_batch"})
 
-    def parse_batch(self, status: int, headers: dict, body: bytes) -> list[Task]:
+    def parse_batch(self, status: int, headers: dict, body: bytes,
+                    known: Optional[dict] = None) -> list[Task]:
         payload = c.as_dict(c.ensure_ok(self, status, headers, body))
         if payload.get("success") is False:
             raise self.parse_error(status, headers, body)
         items = payload.get("items") or []
-        return [parse_record(self.provider, item) for item in items if isinstance(item, dict)]
+        return [c.unchanged(known, item.get("id") or item.get("task_id"), item)
+                or parse_record(self.provider, item) for item in items if isinstance(item, dict)]
 
     def cancel_call(self, task_id: str) -> Optional[HttpCall]:
         return None

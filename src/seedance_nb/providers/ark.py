@@ -66,10 +66,12 @@ class ArkDialect:
         params += [("filter.task_ids", task_id) for task_id in ids]
         return HttpCall("GET", self.path, params=params, headers=c.client_request_id())
 
-    def parse_batch(self, status: int, headers: dict, body: bytes) -> list[Task]:
+    def parse_batch(self, status: int, headers: dict, body: bytes,
+                    known: Optional[dict] = None) -> list[Task]:
         payload = c.as_dict(c.ensure_ok(self, status, headers, body))
         items = payload.get("items") or []
-        return [parse_ark_task(self.provider, item) for item in items if isinstance(item, dict)]
+        return [c.unchanged(known, item.get("id"), item) or parse_ark_task(self.provider, item)
+                for item in items if isinstance(item, dict)]
 
     def cancel_call(self, task_id: str) -> Optional[HttpCall]:
         if not self.can_cancel:

@@ -75,7 +75,8 @@ class CometDialect:
     def batch_call(self, task_ids: Sequence[str]) -> Optional[HttpCall]:
         return None
 
-    def parse_batch(self, status: int, headers: dict, body: bytes) -> list[Task]:
+    def parse_batch(self, status: int, headers: dict, body: bytes,
+                    known: Optional[dict] = None) -> list[Task]:
         raise NotImplementedError("comet has no batch read")
 
     def cancel_call(self, task_id: str) -> Optional[HttpCall]:
