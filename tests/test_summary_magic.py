@@ -180,3 +180,33 @@ def test_failures_are_counted_and_named(shell, monkeypatch):
     assert ">8 done<" in html and ">2 failed<" in html and html.count("<video") == 8
     assert "storm-1: failed: " in html and "OutputVideoSensitiveContentDetected" in html
     assert "storm-2: failed: " in text
+
+
+def test_resuming_many_jobs_after_a_restart_shows_one_summary(shell, monkeypatch):
+    # A kernel restart while a 10-video run is out: `%seedance resume` in the new kernel
+    # follows them all in one summary (counts, paged videos), not a tile each.
+    from seedance_nb.config import settings
+
+    settings.poll_interval = 600.0  # the old kernel sends the creates and never polls
+    jobs = [lantern(s) for s in range(21, 31)]
+    shell.engine.wait_sent(jobs)
+    ids = {j.ledger_id for j in jobs}
+    shell.engine.mgr.stop()  # the old kernel is gone; its tasks run on at the gateway
+    settings.poll_interval = 0.1
+    fresh = _jobs.JobManager()
+    monkeypatch.setattr(_jobs, "_manager", fresh)
+    try:
+        with capture_output() as cap:
+            shell.run_line_magic("seedance", "resume")
+        rows = [r for r in fresh.ledger().rows() if r["id"] in ids]
+        assert len(rows) == 10
+        assert all(r["status"] == "succeeded" and r["video_path"] for r in rows)
+        assert sum(shell.engine.emu.stats()["creates"].values()) == 10  # nothing resent
+        summaries = [o for o in cap.outputs if "seedance-summary" in o.data.get("text/html", "")]
+        assert summaries and len(summaries) == len(cap.outputs)
+        assert len(set(display_ids(cap))) == 1
+        html = final_html(cap)
+        assert "resumed: 10 jobs" in html and ">10 done<" in html
+        assert html.count("<video") == 10 and "page 1 of 1" in html
+    finally:
+        fresh.stop()

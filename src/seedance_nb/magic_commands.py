@@ -16,6 +16,7 @@ from IPython.display import display
 from . import display as _display
 from .magic_line import HELP, _problems_of
 from .magic_wait import follow, should_wait, wait_for
+from .magic_wait import live_frontend as _live_frontend
 
 
 def run(magics: Any, line: str) -> Any:
@@ -93,9 +94,19 @@ def _resume(magics: Any, args: list[str]) -> None:
         if not getattr(jobs, "report", None):  # the report was shown by resume()
             print("nothing to resume")
         return None
+    wait = should_wait(None, settings.wait, magics.shell)
+    from .display_summary import use_summary
+
+    if use_summary(len(jobs)):  # many: one summary and paged videos, as a big sweep shows
+        from .ui import summary
+
+        summary.note_group(jobs, f"resumed: {len(jobs)} jobs")
+        summary.show_jobs(jobs, title=f"resumed: {len(jobs)} jobs", live=_live_frontend(
+            magics.shell), wait=wait, timeout=float(settings.wait_timeout or 3600.0))
+        return None
     render = lambda: _display.gallery_bundle(jobs, fields=())
     handle = display(render(), raw=True, display_id=True)
-    if should_wait(None, settings.wait, magics.shell):
+    if wait:
         wait_for(jobs, handle, render)
     else:
         follow(jobs, handle, render)
