@@ -88,6 +88,25 @@ def test_an_rpm_429_teaches_the_rate_and_its_window(tmp_path):
         assert time.monotonic() - t0 < 30
 
 
+def test_a_queue_cap_one_kernel_learned_spares_the_next_kernel_its_429(tmp_path):
+    """Kernel one is told QuotaExceeded and learns the cap; kernel two, on the same
+    ledger and account, admits under that cap from its first create."""
+    with Emulator(speed=100, run_seconds=10, max_queued=2, concurrency={"1.0-pro-fast": 1},
+                  **FAST) as emu, isolated_jobs(tmp_path) as first:
+        assert _settle([_submit(emu, f"learn {i}") for i in range(8)]) == ["succeeded"]
+        assert first.admission.rate_limited >= 1
+        second = jobs.JobManager()  # a fresh manager: nothing learned in memory
+        jobs.set_manager(second)
+        try:
+            batch = [_submit(emu, f"told {i}") for i in range(8)]
+            assert _settle(batch) == ["succeeded"]
+            assert second.admission.rate_limited == 0 and second.admission.held > 0
+            assert second.admission.learned == {}  # held by what the ledger said
+        finally:
+            second.stop()
+            jobs.set_manager(first)
+
+
 def test_concurrency_and_queue_limits_together(tmp_path):
     """The gateway runs one at a time and queues one: in flight stays at two."""
     with Emulator(speed=100, run_seconds=20, max_queued=1,
@@ -247,6 +266,32 @@ def test_admit_holds_a_family_at_its_rpm_and_says_when_a_slot_frees(tmp_path):
         assert word == "admitted"
 
 
+def test_a_limit_one_process_learned_holds_every_process_on_the_ledger(tmp_path):
+    path = tmp_path / "ledger.sqlite"
+    base, limits = "http://gw/api/v3", dict(queued=120, rpm=100, concurrency=10)
+    with Ledger(path) as one, Ledger(path) as two:  # two handles, as two processes have
+        a, b = _waiting(one, 2)
+        [lite] = _waiting(one, 1, family="1.0-lite-t2v")
+        # one process was told QuotaExceeded with 1 task queued: the account's cap is 1
+        one.learn(base, "acct", None, "queued", 1, time.time() + 60)
+        one.learn(base, "acct", None, "queued", 5, time.time() + 60)  # the lower one stays
+        assert two.admit(a, **limits) == ("admitted", 0.0)
+        assert two.admit(b, **limits)[0] == "queued"  # not 120: the other's 429 taught it
+        assert two.admit(lite, **limits)[0] == "queued"  # the queued cap is account-wide
+        [other] = _waiting(one, 1, account="acct2")
+        assert two.admit(other, **limits)[0] == "admitted"  # another account: its own
+        # an RPM learned for one family holds that family only, and only until it expires
+        c, d = _waiting(two, 2, base="http://gw2/api/v3")
+        [lite2] = _waiting(two, 1, family="1.0-lite-t2v", base="http://gw2/api/v3")
+        one.learn("http://gw2/api/v3", "acct", "1.0-pro-fast", "rpm", 1, time.time() + 60)
+        assert two.admit(c, **limits)[0] == "admitted"
+        assert two.admit(d, **limits)[0] == "rpm"
+        assert two.admit(lite2, **limits)[0] == "admitted"
+        one.learn("http://gw2/api/v3", "acct", "1.0-pro-fast", "rpm", 1, time.time() - 1,
+                  keep_min=False)
+        assert two.admit(d, **limits)[0] == "admitted"
+
+
 def _admit_steps(led, row, **limits) -> tuple[tuple, int]:
     """admit's answer and the SQLite VM instructions it took (counted by SQLite itself)."""
     steps = [0]
@@ -325,8 +370,8 @@ def test_a_schema_2_ledger_gains_the_admission_columns_in_place(tmp_path):
 
     path = tmp_path / "ledger.sqlite"
     conn = sqlite3.connect(path)
-    old = ledger_module._SCHEMA.replace(",\n    account TEXT,\n    family TEXT,\n    "
-                                        "admitted_at REAL", "")
+    old = ledger_module._SCHEMA.split("CREATE TABLE IF NOT EXISTS learned")[0]
+    old = old.replace(",\n    account TEXT,\n    family TEXT,\n    admitted_at REAL", "")
     old = "\n".join(line for line in old.splitlines() if "tasks_budget" not in line
                     and "tasks_admitted" not in line)
     conn.executescript(old)
@@ -339,10 +384,12 @@ def test_a_schema_2_ledger_gains_the_admission_columns_in_place(tmp_path):
     with Ledger(path) as led:
         [row] = led.rows()
         assert (row["task_id"], row["account"], row["admitted_at"]) == ("cgt-old", None, None)
-        [new] = _waiting(led, 1)
+        [new, held] = _waiting(led, 2)
         assert led.admit(new, queued=5, rpm=5, concurrency=5)[0] == "admitted"
+        led.learn("http://gw/api/v3", "acct", None, "queued", 1, time.time() + 60)
+        assert led.admit(held, queued=5, rpm=5, concurrency=5)[0] == "queued"
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
     conn.close()
 
 

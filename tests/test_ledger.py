@@ -708,5 +708,5 @@ def test_a_schema_1_ledger_is_upgraded_in_place_keeping_its_rows(tmp_path):
         assert led.find_active("fp-old")["id"] == old["id"]
         assert led.get(add_row(led))["owner"]
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
     conn.close()

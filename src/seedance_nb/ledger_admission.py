@@ -47,6 +47,17 @@ class AdmissionRows:
                                "WHERE id = ?", (row_id,)).fetchone()
             if row is None or row[3] != "waiting":
                 return "gone", 0.0
+            # a 429 any process on this file learned from lowers the budget for all
+            for name, value in conn.execute(
+                    "SELECT name, MIN(value) FROM learned WHERE base_url = ? AND account = ? "
+                    "AND family IN ('', ?) AND until > ? GROUP BY name",
+                    (row[0] or "", row[1] or "", row[2] or "", now)):
+                if name == "queued":
+                    queued = min(queued, int(value))
+                elif name == "rpm":
+                    rpm = min(rpm, int(value))
+                elif name == "window_s":
+                    window_s = min(window_s, float(value))
             params = [row[0], row[1]]
             n_queued = _live(conn, _holding_a_slot(now, [QUEUED]), params)
             if n_queued >= queued:
@@ -67,6 +78,24 @@ class AdmissionRows:
             conn.execute(f"UPDATE tasks SET status = {PENDING}, sent_at = COALESCE(sent_at, ?), "
                          "admitted_at = ?, updated_at = ? WHERE id = ?", (now, now, now, row_id))
         return "admitted", 0.0
+
+    def learn(self, base_url: Optional[str], account: Optional[str], family: Optional[str],
+              name: str, value: float, until: float, keep_min: bool = True) -> None:
+        """Share a limit learned from a 429 with every process on this file until
+        `until` (`admit` applies it). `family` None: the whole account (the queued cap).
+        keep_min: a lower limit still in force is kept. Not synced at once: losing it
+        at a power cut costs one more 429, never money."""
+        now = time.time()
+        key = (redact(clean_url(base_url)) or "", account or "", family or "", name)
+        with self._transaction(durable=False) as conn:
+            conn.execute("DELETE FROM learned WHERE until <= ?", (now,))
+            if keep_min:
+                old = conn.execute("SELECT value FROM learned WHERE base_url = ? AND "
+                                   "account = ? AND family = ? AND name = ?", key).fetchone()
+                if old is not None:
+                    value = min(value, old[0])
+            conn.execute("INSERT OR REPLACE INTO learned (base_url, account, family, name, "
+                         "value, until) VALUES (?, ?, ?, ?, ?, ?)", key + (value, until))
 
     def recent_admissions(self, base_url: Optional[str], account: Optional[str],
                           family: Optional[str], since: float) -> list[float]:

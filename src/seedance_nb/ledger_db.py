@@ -21,7 +21,7 @@ from typing import Any, Iterable, Iterator, Union
 from . import catalog
 from .errors import SeedanceConfigError, SeedanceError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # Marks a file as ours (PRAGMA application_id); "SDNB" as a 32-bit int.
 APPLICATION_ID = 0x53444E42
 BUSY_TIMEOUT_MS = 30_000
@@ -38,6 +38,17 @@ def _in(statuses: Iterable[str]) -> str:
     """An SQL IN-list of status words, e.g. `('queued', 'running')`."""
     return "(" + ", ".join(_word(s) for s in sorted(statuses)) + ")"
 
+
+# limits learned from 429s, shared by every process on the file (family '': the account)
+_LEARNED = """CREATE TABLE IF NOT EXISTS learned (
+    base_url TEXT NOT NULL,
+    account TEXT NOT NULL,
+    family TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value REAL NOT NULL,
+    until REAL NOT NULL,
+    PRIMARY KEY (base_url, account, family, name)
+)"""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -90,7 +101,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS tasks_task_id ON tasks (provider, task_id)
     WHERE task_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS tasks_budget ON tasks (base_url, account, status);
 CREATE INDEX IF NOT EXISTS tasks_admitted ON tasks (admitted_at);
-""".replace("{pending}", _word("pending"))
+""".replace("{pending}", _word("pending")) + _LEARNED + ";\n"
 
 # Statements that bring a file of schema N up to N + 1 (run inside one transaction).
 _MIGRATIONS = {
@@ -103,6 +114,7 @@ _MIGRATIONS = {
         "CREATE INDEX IF NOT EXISTS tasks_admitted ON tasks (admitted_at)"),
     # the notebook that submitted the row (history's default scope survives a restart)
     3: ("ALTER TABLE tasks ADD COLUMN notebook TEXT",),
+    4: (_LEARNED,),  # limits learned from 429s, shared across processes
 }
 
 # Columns returned in row dicts (the claim bookkeeping stays internal).
@@ -221,10 +233,14 @@ class LedgerFile:
         conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
                                isolation_level=None, check_same_thread=False)
         try:
+            # one read transaction: all three from the same moment, not half-way through
+            # another process creating the schema (version 0 and its tables already there)
+            conn.execute("BEGIN")
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             tables = {r[0] for r in conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            conn.execute("COMMIT")
         finally:
             conn.close()
         self._refuse_foreign(app_id, version, tables)

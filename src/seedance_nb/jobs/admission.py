@@ -23,8 +23,9 @@ and the other `*Rpm*`/`*RPM*` codes; the Comet/Ace words with a Retry-After) low
 the RPM to the admissions of the window, and the window to what the Retry-After
 implies. The job goes back to `waiting` (nothing was created) and its lane holds that
 budget until the Retry-After. A learned limit lasts `LEARNED_FOR_S`, then the
-configured one applies again. A 429 naming none of these keeps the §8 rule (three
-retries, then `rejected`).
+configured one applies again; it is also written to the ledger (table `learned`), so
+every process sharing the file admits under it at once, not after a 429 of its own.
+A 429 naming none of these keeps the §8 rule (three retries, then `rejected`).
 
 Waiting never blocks: a held job is rescheduled at a lane time (after the lane's next
 poll round, or the Retry-After), other gateways and families go on. A kernel restart
@@ -202,27 +203,32 @@ class Admission:
         base, account, family = budget_of(job)
         now = time.time()
         until = now + LEARNED_FOR_S
+        led = job.ledger
         if kind == "queued":
-            seen = max(1, job.ledger.queued_count(base, account))
-            self._lower((base, account), "queued", seen, until)
+            seen = max(1, led.queued_count(base, account))
+            self._lower(led, (base, account), "queued", seen, until)
         else:
             lim = self.limits_for(job)
-            recent = job.ledger.recent_admissions(base, account, family, now - lim.window_s)
-            self._lower((base, account, family), "rpm", max(1, len(recent)), until)
+            recent = led.recent_admissions(base, account, family, now - lim.window_s)
+            self._lower(led, (base, account, family), "rpm", max(1, len(recent)), until)
             after = getattr(exc, "retry_after", None)
             if after and recent:
                 window = min(catalog.RPM_WINDOW_S, now - recent[0] + float(after))
-                self._lower((base, account, family), "window_s", window, until, keep_min=False)
+                self._lower(led, (base, account, family), "window_s", window, until,
+                            keep_min=False)
         return kind
 
-    def _lower(self, key: tuple, name: str, value: float, until: float,
+    def _lower(self, ledger: Any, key: tuple, name: str, value: float, until: float,
                keep_min: bool = True) -> None:
+        """Learn a limit here and in the ledger, where every process sharing it sees it."""
         with self._lock:
             names = self._learned.setdefault(key, {})
             old = names.get(name)
             if keep_min and old is not None and old[1] > time.time():
                 value = min(value, old[0])
             names[name] = (value, until)
+        family = key[2] if len(key) == 3 else None
+        ledger.learn(key[0], key[1], family, name, value, until, keep_min=keep_min)
 
 
 def rebuild_request(row: dict, settings: Any) -> Any:
