@@ -12,11 +12,11 @@ live one's.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
 import re
 import socket
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -121,19 +121,34 @@ def _writer_gone(name: str) -> bool:
 
 
 def _sweep_once(folder: Path) -> None:
+    if str(folder) in _SWEPT:
+        return  # the common case, without resolve()'s system calls
     key = str(folder.resolve())
-    if key not in _SWEPT:
-        _SWEPT.add(key)
+    first = key not in _SWEPT
+    _SWEPT.update((key, str(folder)))
+    if first:
         sweep_stale_parts(folder)
+
+
+_PART_FLAGS = (os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+               | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+_part_numbers = itertools.count()
 
 
 def open_part(dest: Path) -> tuple[int, Path]:
     """A new temporary file beside `dest`, open for writing, marked live for sweeps."""
     _sweep_once(dest.parent)
+    # Named by host, process and a counter (what mkstemp's random names and their
+    # entropy cost gave us); O_EXCL still refuses a name an earlier process left.
+    prefix = f".{dest.name}.{_HOST_TAG}-{os.getpid()}."
     with _LIVE_LOCK:  # a sweep in another thread sees the new part as live at once
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.{_HOST_TAG}-{os.getpid()}.",
-                                        suffix=".part", dir=dest.parent)
-        tmp = Path(tmp_name)
+        while True:
+            tmp = dest.parent / f"{prefix}{next(_part_numbers)}.part"
+            try:
+                fd = os.open(tmp, _PART_FLAGS, 0o600)
+                break
+            except FileExistsError:
+                continue
         _LIVE.add(tmp.name)
     return fd, tmp
 

@@ -59,11 +59,9 @@ class AdmissionRows:
                 elif name == "window_s":
                     window_s = min(window_s, float(value))
             params = [row[0], row[1]]
-            n_queued = _live(conn, _holding_a_slot(now, [QUEUED]), params)
+            n_queued, n_family = _live_counts(conn, now, params, row[2])
             if n_queued >= queued:
                 return "queued", 0.0
-            n_family = _live(conn, _holding_a_slot(now, [QUEUED, RUNNING]) + " AND family IS ?",
-                             params + [row[2]])
             if n_family >= concurrency + queued:
                 return "concurrency", 0.0
             # `+base_url`: walk the admitted_at index (the last window only), not every
@@ -167,6 +165,21 @@ def _holding_a_slot(now: float, statuses: list[str]) -> str:
     return (f"base_url IS ? AND account IS ? AND status IN ({', '.join(statuses)}, {PENDING}) "
             f"AND (status != {PENDING} OR (sent_at IS NOT NULL AND sent_at > "
             f"{now - ANSWER_WITHIN_S!r}))")
+
+
+def _live_counts(conn: sqlite3.Connection, now: float, params: list,
+                 family: Optional[str]) -> tuple[int, int]:
+    """(rows holding a queued slot of the gateway and account, the same plus `running`
+    of `family`) in one pass over the live rows; dead processes' rows left out as in
+    `_live`."""
+    n_queued = n_family = 0
+    for owner, queued, in_family in conn.execute(
+            f"SELECT owner, SUM(status != {RUNNING}), SUM(family IS ?) FROM tasks WHERE "
+            f"{_holding_a_slot(now, [QUEUED, RUNNING])} GROUP BY owner", [family] + params):
+        if not (owner and _owner_is_dead(owner)):
+            n_queued += queued
+            n_family += in_family
+    return n_queued, n_family
 
 
 def _live(conn: sqlite3.Connection, where: str, params: list) -> int:

@@ -8,7 +8,8 @@ import base64
 import binascii
 import hashlib
 import re
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping  # typing's alias is several times slower in isinstance
+from typing import Any, Optional
 from urllib.parse import urlsplit, urlunsplit
 
 # Request keys that could hold a credential; dropped wherever they appear.

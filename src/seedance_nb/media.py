@@ -75,8 +75,11 @@ def download(url: str, dest: str | os.PathLike, *, session: requests.Session | N
     if dest.name in ("", ".", "..") or dest.is_dir():
         raise DownloadError(f"download destination {dest} is a folder, not a file name",
                             url_redacted=redact_url(url), code="WriteFailed")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = open_part(dest)
+    try:
+        fd, tmp = open_part(dest)
+    except FileNotFoundError:  # the folder is new (asked only then: two calls fewer a file)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = open_part(dest)
     own_session = session is None
     if session is None:
         from .http import env_ca_bundle

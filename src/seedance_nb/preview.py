@@ -80,7 +80,7 @@ def why_not_playable(path: str | os.PathLike) -> Optional[str]:
         st = path.stat()
     except OSError:
         return None
-    key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+    key = (os.path.abspath(path), st.st_mtime_ns, st.st_size)
     if key not in _probed:
         if len(_probed) > 1024:
             _probed.clear()
