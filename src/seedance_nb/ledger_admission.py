@@ -105,8 +105,8 @@ class AdmissionRows:
 
     def queued_count(self, base_url: Optional[str], account: Optional[str]) -> int:
         """Live rows of a gateway and account holding a queued slot (see `admit`)."""
-        return _live(self._connect(), _holding_a_slot(time.time(), [QUEUED]),
-                     [redact(clean_url(base_url)), account])
+        return _live_counts(self._connect(), time.time(),
+                            [redact(clean_url(base_url)), account], None)[0]
 
     def requeue(self, row_id: int, code: str, message: str) -> None:
         """A create refused for a rate or quota limit (429): nothing was made, so the row
@@ -170,8 +170,9 @@ def _holding_a_slot(now: float, statuses: list[str]) -> str:
 def _live_counts(conn: sqlite3.Connection, now: float, params: list,
                  family: Optional[str]) -> tuple[int, int]:
     """(rows holding a queued slot of the gateway and account, the same plus `running`
-    of `family`) in one pass over the live rows; dead processes' rows left out as in
-    `_live`."""
+    of `family`) in one pass over the live rows, leaving out those of processes of this
+    host that died (a crashed kernel's rows hold no slot until a resume takes them
+    over)."""
     n_queued = n_family = 0
     for owner, queued, in_family in conn.execute(
             f"SELECT owner, SUM(status != {RUNNING}), SUM(family IS ?) FROM tasks WHERE "
@@ -181,13 +182,3 @@ def _live_counts(conn: sqlite3.Connection, now: float, params: list,
             n_family += in_family
     return n_queued, n_family
 
-
-def _live(conn: sqlite3.Connection, where: str, params: list) -> int:
-    """Rows matching `where`, leaving out those of processes of this host that died (a
-    crashed kernel's rows hold no slot until a resume takes them over)."""
-    total = 0
-    for owner, count in conn.execute(
-            f"SELECT owner, COUNT(*) FROM tasks WHERE {where} GROUP BY owner", params):
-        if not (owner and _owner_is_dead(owner)):
-            total += count
-    return total
