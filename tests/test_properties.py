@@ -175,3 +175,18 @@ def test_valid_requests_round_trip_through_to_dict(spec) -> None:
                           images=[(i["source"], i["role"]) for i in d.pop("images", [])], **d)
     assert again == original
     assert again.fingerprint() == original.fingerprint()
+
+
+_PLAIN = st.from_regex(r"[A-Za-z0-9_.~-]{0,12}", fullmatch=True)
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.one_of(st.text(max_size=8), _PLAIN),
+                          st.one_of(st.text(max_size=12), _PLAIN)), max_size=6))
+def test_query_strings_are_what_urlencode_writes(pairs) -> None:
+    # the fast path for task ids must send the same URL as urlencode for any text
+    from urllib.parse import urlencode
+
+    from seedance_nb.http_send import _query
+
+    assert _query(pairs) == urlencode(pairs)

@@ -11,6 +11,7 @@ every adapter and test seam that `session.mount` provides.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable, Optional
 from urllib.parse import urlencode
 
@@ -19,6 +20,18 @@ from requests.structures import CaseInsensitiveDict
 from requests.utils import requote_uri
 
 _NO_HOOKS: dict = {"response": []}
+#: What `urlencode` leaves as it is (RFC 3986 unreserved): task ids, page numbers.
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*").fullmatch
+
+
+def _query(params: Iterable[tuple[str, Any]]) -> str:
+    """`urlencode(params)`, without quoting each piece when none needs it (a batch
+    read names up to 200 task ids; quoting them was ~2 % of a sweep's CPU)."""
+    pairs = list(params)
+    if all(type(k) is str and type(v) is str and _UNRESERVED(k) and _UNRESERVED(v)
+           for k, v in pairs):
+        return "&".join(f"{k}={v}" for k, v in pairs)
+    return urlencode(pairs)
 
 
 def send(session: requests.Session, method: str, url: str, *, headers: Optional[dict] = None,
@@ -33,14 +46,15 @@ def send(session: requests.Session, method: str, url: str, *, headers: Optional[
     prepared = requests.PreparedRequest()
     prepared.method = method.upper()
     if url.isascii() and url.isprintable() and " " not in url:
-        query = urlencode(list(params))
+        query = _query(params)
         prepared.url = requote_uri(f"{url}{'&' if '?' in url else '?'}{query}" if query else url)
     else:  # a host to IDNA-encode, or a URL requests would refuse with InvalidURL
         prepared.prepare_url(url, list(params))
     merged = CaseInsensitiveDict(session.headers)
-    for key, value in (headers or {}).items():
-        merged[key] = value
-    prepared.headers = CaseInsensitiveDict((k, v) for k, v in merged.items() if v is not None)
+    merged.update(headers or {})
+    for key in [k for k, v in merged.items() if v is None]:
+        del merged[key]
+    prepared.headers = merged
     prepared._cookies = None
     prepared.body = None
     prepared.prepare_body(None, files, json)

@@ -41,6 +41,8 @@ import os
 import socket
 import sqlite3
 import time
+from collections.abc import Mapping
+from functools import partial
 from typing import Any, Iterable, Optional, Union
 
 from . import catalog
@@ -50,7 +52,7 @@ from .ledger_history import Records, _flatten, _local_time, export_history, hist
 from .ledger_admission import ANSWER_WITHIN_S, AdmissionRows, _owner_is_dead  # noqa: F401
 from .ledger_db import (_SCHEMA, APPLICATION_ID, BUSY_TIMEOUT_MS,  # noqa: F401
                         SCHEMA_VERSION, LedgerFile, _in, _word, default_path)
-from .ledger_values import (_estimate_values, _task_field, clean_url,  # noqa: F401
+from .ledger_values import (_estimate_values, clean_url,  # noqa: F401
                             normalize_request)
 
 FILE_KINDS = ("video", "last_frame")
@@ -184,41 +186,25 @@ class Ledger(AdmissionRows, LedgerFile):
         has succeeded, the same write claims its downloads for that owner (see
         `claim_download`): the one who sees success first downloads, one commit fewer.
         """
-        status = _task_field(task, "status")
+        field = task.get if isinstance(task, Mapping) else partial(getattr, task)
+        status = field("status", None)
         owner = claim_owner
-        urls = [redact(_task_field(task, f"{kind}_url")) for kind in FILE_KINDS]
-        err = _task_field(task, "error") or {}
+        urls = [redact(field(f"{kind}_url", None)) for kind in FILE_KINDS]
+        err = field("error", None) or {}
         if isinstance(err, str):
             err = {"message": err}
         now = time.time()
-        tokens = _task_field(task, "tokens")
-        seed = _task_field(task, "seed")
-        progress = _task_field(task, "progress")
+        tokens = field("tokens", None)
+        seed = field("seed", None)
+        progress = field("progress", None)
         terminal = status in TERMINAL
         self._update(
-            row_id,
-            "UPDATE tasks SET "
-            "status = CASE WHEN ? IS NULL THEN status "
-            f"  WHEN status IN {_FINAL_IN} AND ? NOT IN {_FINAL_IN} THEN status "
-            "  ELSE ? END, "
-            "task_id = COALESCE(task_id, ?), upstream_id = COALESCE(?, upstream_id), "
-            "progress = COALESCE(?, progress), tokens = COALESCE(?, tokens), "
-            "seed = COALESCE(?, seed), video_url = COALESCE(?, video_url), "
-            "last_frame_url = COALESCE(?, last_frame_url), "
-            "url_expires_at = COALESCE(?, url_expires_at), "
-            "error_code = COALESCE(?, error_code), error_message = COALESCE(?, error_message), "
-            "sent_at = COALESCE(sent_at, ?), "
-            f"started_at = CASE WHEN started_at IS NULL AND ? = {_word('running')} "
-            "  THEN ? ELSE started_at END, "
-            "finished_at = CASE WHEN finished_at IS NULL AND ? THEN ? ELSE finished_at END, "
-            + "".join(_auto_claim(kind) for kind in FILE_KINDS) +
-            "updated_at = ? WHERE id = ?",
-            (status, status, status, _task_field(task, "id"), _task_field(task, "upstream_id"),
+            row_id, _RECORD_TASK,
+            (status, status, status, field("id", None), field("upstream_id", None),
              int(progress) if progress is not None else None,
              int(tokens) if tokens is not None else None,
              int(seed) if seed is not None else None,
-             redact(_task_field(task, "video_url")), redact(_task_field(task, "last_frame_url")),
-             _task_field(task, "url_expires_at"),
+             *urls, field("url_expires_at", None),
              redact(err.get("code")) or None,
              redact(str(err["message"])) if err.get("message") else None,
              now, status, now, 1 if terminal else 0, now,
@@ -422,6 +408,26 @@ def _auto_claim(col: str) -> str:
             f"{col}_url) IS NOT NULL AND ({col}_claim IS NULL OR {col}_claim_until < ?))")
     return (f"{col}_claim = CASE WHEN {free} THEN ? ELSE {col}_claim END, "
             f"{col}_claim_until = CASE WHEN {free} THEN ? ELSE {col}_claim_until END, ")
+
+
+# record_task's statement, built once (a poll round runs it for every changed task)
+_RECORD_TASK = (
+    "UPDATE tasks SET "
+    "status = CASE WHEN ? IS NULL THEN status "
+    f"  WHEN status IN {_FINAL_IN} AND ? NOT IN {_FINAL_IN} THEN status "
+    "  ELSE ? END, "
+    "task_id = COALESCE(task_id, ?), upstream_id = COALESCE(?, upstream_id), "
+    "progress = COALESCE(?, progress), tokens = COALESCE(?, tokens), "
+    "seed = COALESCE(?, seed), video_url = COALESCE(?, video_url), "
+    "last_frame_url = COALESCE(?, last_frame_url), "
+    "url_expires_at = COALESCE(?, url_expires_at), "
+    "error_code = COALESCE(?, error_code), error_message = COALESCE(?, error_message), "
+    "sent_at = COALESCE(sent_at, ?), "
+    f"started_at = CASE WHEN started_at IS NULL AND ? = {_word('running')} "
+    "  THEN ? ELSE started_at END, "
+    "finished_at = CASE WHEN finished_at IS NULL AND ? THEN ? ELSE finished_at END, "
+    + "".join(_auto_claim(kind) for kind in FILE_KINDS) +
+    "updated_at = ? WHERE id = ?")
 
 
 def _kind(kind: str) -> str:

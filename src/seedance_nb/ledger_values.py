@@ -111,9 +111,3 @@ def _estimate_values(estimate: Any) -> tuple[Optional[int], Optional[float], Opt
     return (int(tokens) if tokens is not None else None,
             float(cost) if cost is not None else None,
             str(currency) if currency is not None else None)
-
-
-def _task_field(task: Any, name: str) -> Any:
-    if isinstance(task, Mapping):
-        return task.get(name)
-    return getattr(task, name, None)

@@ -91,7 +91,8 @@ def download(url: str, dest: str | os.PathLike, *, session: requests.Session | N
         with os.fdopen(fd, "wb") as out:
             digest, size, head = _fetch(url, out, session, expires_at, attempts, chunk_size,
                                         rules)
-        _check_kind(kind, head, size, redact_url(url))
+        shown = redact_url(url)
+        _check_kind(kind, head, size, shown)
         # No fsync: a file damaged by a crash fails the sha256 check the job manager
         # makes before reusing it, and is then fetched again.
         path, reused = place(tmp, dest, digest, size)
@@ -99,7 +100,7 @@ def download(url: str, dest: str | os.PathLike, *, session: requests.Session | N
         drop_part(tmp)
         if own_session:
             session.close()
-    log.info("downloaded %s to %s (%d bytes%s)", redact_url(url), path, size,
+    log.info("downloaded %s to %s (%d bytes%s)", shown, path, size,
              ", identical file already there" if reused else "")
     return Downloaded(path=path, sha256=digest, size=size, reused=reused)
 
@@ -159,11 +160,14 @@ class _Partial:
 
     def __init__(self, out) -> None:
         self.out = out
+        self.written = True  # not known to be empty until the first restart
         self.restart()
 
     def restart(self) -> None:
-        self.out.seek(0)
-        self.out.truncate()
+        if self.written:  # a new part file is empty: two system calls fewer a download
+            self.out.seek(0)
+            self.out.truncate()
+            self.written = False
         self.hasher = hashlib.sha256()
         self.got = 0
         self.head = b""  # the first bytes, for the signature check
@@ -290,6 +294,7 @@ class _Sink:
         return lane, thread
 
     def _write(self, chunk: bytes) -> None:
+        self.part.written = True
         try:
             self.part.out.write(chunk)
         except OSError as exc:

@@ -28,6 +28,8 @@ def _constant(name: str) -> Any:
 
 
 def _int(text: str) -> int:
+    if len(text) < 19:  # at most 18 digits: always inside 64 bits (the usual case)
+        return int(text)
     # Checked on the text first: int() of a huge literal is slow before it fails.
     if len(text.lstrip("-")) > 19:
         raise _Refused(f"integer {text[:30]} is outside 64 bits")
