@@ -23,6 +23,8 @@ ARTIFACTS = ROOT / "test-artifacts"
 SWEEP = ("%%seedance --model 1.0-pro-fast --rs 480p --dur 2 --sweep seed=1,2,3,4,5,6 "
          "--sweep rt=16:9,9:16,1:1,4:3\nkoi in a pond")
 
+DRAFTS = "%%seedance --model 2.5 --draft --dur 4 --sweep seed=1,2,3,4,5,6,7,8,9\na heron lifts off"
+
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
@@ -32,6 +34,8 @@ def lab(tmp_path_factory):
     root = tmp / "root"
     write_notebook(root / "summary" / "summary.ipynb",
                    ["%load_ext seedance_nb\n%config Seedance.poll_interval = 0.5", SWEEP])
+    write_notebook(root / "summary" / "drafts.ipynb",
+                   ["%load_ext seedance_nb\n%config Seedance.poll_interval = 0.5", DRAFTS])
     with lab_with_emulator(tmp, root, speed=10, concurrency={"1.0-pro-fast": 4}) as (url, _emu):
         yield url, root
 
@@ -158,3 +162,27 @@ def test_a_24_video_sweep_is_one_paged_summary(lab, page):
     page.locator("label.seedance-prev:visible").first.click()
     assert _label(page) == "page 1 of 2 · videos 1–12 of 24"
     _wait_visible_playable(page, 12)
+
+
+def test_a_big_draft_sweep_shows_each_final_command(lab, page):
+    """Nine 2.5 drafts: no button per video in the summary, but a line saying how, and
+    under each video the command that renders its final."""
+    url, _root = lab
+    _open(page, f"{url}/lab/tree/summary/drafts.ipynb?reset")
+    _run_all(page)
+    sweep = page.locator(".jp-Notebook .jp-CodeCell").nth(1)
+    page.wait_for_function(
+        "() => { const c = document.querySelector("
+        "'.seedance-summary .seedance-count[data-kind=\"done\"]');"
+        " return c && c.textContent === '9 done'"
+        " && document.querySelector('.seedance-gallery input[type=radio]') }",
+        timeout=240_000)
+    head = sweep.locator(".seedance-summary-head").inner_text()
+    assert "%seedance final TASK_ID renders one at 1080p" in head
+    commands = sweep.locator(".seedance-tile:visible .seedance-final-hint code")
+    assert commands.count() == 9
+    assert all(re.fullmatch(r"%seedance final \S+", commands.nth(i).inner_text())
+               for i in range(9))
+    _wait_visible_playable(page, 9)
+    sweep.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "summary-drafts.png"))

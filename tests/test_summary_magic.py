@@ -210,3 +210,39 @@ def test_resuming_many_jobs_after_a_restart_shows_one_summary(shell, monkeypatch
         assert html.count("<video") == 10 and "page 1 of 1" in html
     finally:
         fresh.stop()
+
+
+def test_a_big_draft_sweep_says_how_to_render_each_final(shell):
+    """A 2.5 draft sweep past THRESHOLD has no "Render final" button per video: the
+    summary says how, each finished draft's tile carries its own command, and that
+    command, run as written, sends the 1080p final of that draft."""
+    seeds = ",".join(str(s) for s in range(1, THRESHOLD + 2))
+    with capture_output() as cap:
+        shell.run_cell_magic("seedance", f"--model 2.5 --draft --dur 4 --sweep seed={seeds}",
+                             f"a heron lifts off {NO_RENDER}")
+    drafts = shell.user_ns["_seedance_jobs"]
+    assert len(drafts) == THRESHOLD + 1 and all(j.status == "succeeded" for j in drafts)
+    html, plain = final_html(cap), cap.outputs[-1].data["text/plain"]
+    assert "%seedance final TASK_ID renders one at 1080p" in html
+    assert "%seedance final TASK_ID renders one at 1080p" in plain
+    commands = re.findall(r"<code>(%seedance final [^<]+)</code>", html)
+    assert sorted(commands) == sorted(f"%seedance final {j.task_id}" for j in drafts)
+    with capture_output():
+        shell.run_line_magic("seedance", commands[0].split(" ", 1)[1])
+    final = shell.user_ns["_seedance_job"].wait(60)
+    assert final.request.mode == "final" and final.request.resolution == "1080p"
+    assert final.task.draft_task_id == commands[0].rsplit(" ", 1)[1]
+    sent = shell.engine.wire()
+    assert sent[-1].draft_task_id == final.task.draft_task_id and not sent[-1].draft
+    assert len(sent) == THRESHOLD + 2  # the drafts, then this one final
+
+
+def test_a_big_sweep_of_finished_videos_offers_no_final():
+    from seedance_nb.display_gallery import summary_bundle
+    from seedance_nb.display_summary import Tally
+
+    from _magic_helpers import FakeJob
+
+    jobs = [FakeJob() for _ in range(THRESHOLD + 1)]
+    bundle = summary_bundle(Tally(jobs), title="sweep")
+    assert "%seedance final" not in bundle["text/html"] + bundle["text/plain"]

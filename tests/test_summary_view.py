@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from seedance_nb import catalog
+from seedance_nb import display_gallery as dg
 from seedance_nb import display_summary as ds
 from seedance_nb.request import build_request
 from seedance_nb.ui.summary import SummaryOutput, jobs_list_bundle, jobs_summary_bundle, note_group
@@ -123,7 +124,7 @@ def test_static_gallery_pages_twelve_equal_tiles(clips):
         finished(jobs[i], paths[i])
     jobs[25].status, jobs[25].error = "failed", "OutputVideoSensitiveContentDetected: no"
     tally = ds.Tally(jobs)
-    bundle = ds.summary_bundle(tally, title="sweep", fields=["seed"], page=1)
+    bundle = dg.summary_bundle(tally, title="sweep", fields=["seed"], page=1)
     html = bundle["text/html"]
     assert html.count("<video") == 25 and html.count('class="seedance-tile"') == 25
     # three pages, the asked-for one checked; each page names its range
@@ -139,7 +140,7 @@ def test_static_gallery_pages_twelve_equal_tiles(clips):
 
 def test_no_video_yet_says_so(clips):
     jobs, _ = many(10, clips)
-    html = ds.summary_bundle(ds.Tally(jobs), title="sweep")["text/html"]
+    html = dg.summary_bundle(ds.Tally(jobs), title="sweep")["text/html"]
     assert "no video finished yet" in html and "<video" not in html
     assert "ETA unknown" in html
 

@@ -19,6 +19,11 @@ def get(job: Any, name: str, default: Any = None) -> Any:
     return getattr(job, name, default)
 
 
+def is_draft(job: Any) -> bool:
+    """A Seedance 2.5 draft: its 1080p final is a new task (reference §3)."""
+    return bool(getattr(getattr(job, "request", None), "draft", None))
+
+
 def caption_bits(job: Any) -> list[str]:
     """task id, model, seed, tokens: the pieces of `job_caption`."""
     req = get(job, "request")

@@ -15,10 +15,7 @@ from typing import Any, Optional
 import ipywidgets as widgets
 
 from .. import catalog
-
-
-def is_draft(job: Any) -> bool:
-    return bool(getattr(getattr(job, "request", None), "draft", None))
+from ..display_status import is_draft
 
 
 def _valid_until(job: Any) -> Optional[float]:

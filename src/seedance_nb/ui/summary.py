@@ -18,6 +18,7 @@ import time
 from typing import Any, Optional, Sequence
 
 from .. import display as _display
+from .. import display_gallery as dg
 from .. import display_summary as ds
 
 log = logging.getLogger("seedance_nb")
@@ -35,7 +36,7 @@ class SummaryOutput:
 
     def __init__(self, jobs: Sequence[Any], *, title: str,
                  fields: Sequence[str] = (), embed: bool = False,
-                 live: bool = False, per_page: int = ds.PER_PAGE) -> None:
+                 live: bool = False, per_page: int = dg.PER_PAGE) -> None:
         self.tally = ds.Tally(jobs)
         self.title = title
         self.fields = list(fields)
@@ -48,7 +49,7 @@ class SummaryOutput:
         self._sent_key: Any = None
         self._final = False
         self._following = False
-        self._tiles: dict = {}  # display_summary.cached_tile's memory
+        self._tiles: dict = {}  # display_gallery.cached_tile's memory
 
     @property
     def jobs(self) -> list[Any]:
@@ -61,7 +62,7 @@ class SummaryOutput:
         """The static summary (the saved output), on the page the widget shows. Embedded
         videos (base64) are sent once, with the final state, not with every update."""
         page = self.view.page if self.view is not None else 0
-        return ds.summary_bundle(self.tally, title=self.title, fields=self.fields, page=page,
+        return dg.summary_bundle(self.tally, title=self.title, fields=self.fields, page=page,
                                  per_page=self.per_page, embed=self.embed, cache=self._tiles,
                                  gallery=final or not self.embed)
 
@@ -246,7 +247,7 @@ def jobs_summary_bundle(jobs: Sequence[Any]) -> dict[str, str]:
     table = ('<table class="seedance-jobs" style="font-size:90%"><tr>'
              + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>"
              + "".join(rows) + "</table>")
-    gallery = ds.gallery_html(list(jobs), None)  # each tile titled by its own sweep
+    gallery = dg.gallery_html(list(jobs), None)  # each tile titled by its own sweep
     return {"text/html": f'<div class="seedance-summary"><div>{html.escape(head)}</div>'
                          f"{table}{gallery}</div>",
             "text/plain": "\n".join(lines)}

@@ -11,6 +11,7 @@ from typing import Sequence
 
 import ipywidgets as widgets
 
+from .. import display_gallery as dg
 from .. import display_summary as ds
 
 
@@ -18,16 +19,16 @@ class SummaryView(widgets.VBox):
     """Counts, tokens, cost and ETA over one page of finished videos."""
 
     def __init__(self, tally: ds.Tally, *, title: str, fields: Sequence[str] = (),
-                 embed: bool = False, per_page: int = ds.PER_PAGE) -> None:
+                 embed: bool = False, per_page: int = dg.PER_PAGE) -> None:
         self.tally = tally
         self.title = title
         self.fields = list(fields)
-        self.box = ds.tile_box(tally.jobs)
+        self.box = dg.tile_box(tally.jobs)
         self.embed = embed
         self.per_page = per_page
         self.page = 0
         self._lock = threading.RLock()
-        self._tiles: dict = {}  # display_summary.cached_tile's memory
+        self._tiles: dict = {}  # display_gallery.cached_tile's memory
         self.head = widgets.HTML()
         self.prev = widgets.Button(description="‹ prev", tooltip="previous page",
                                    layout=widgets.Layout(width="80px"))
@@ -68,12 +69,12 @@ class SummaryView(widgets.VBox):
             self._show_page()
 
     def _tile(self, i: int) -> str:
-        return ds.cached_tile(self._tiles, self.tally.jobs[i], self.box, self.fields,
+        return dg.cached_tile(self._tiles, self.tally.jobs[i], self.box, self.fields,
                               self.embed)
 
     def _show_page(self) -> None:
-        done = ds.finished_videos(self.tally.jobs)
-        pages = ds.page_count(len(done), self.per_page)
+        done = dg.finished_videos(self.tally.jobs)
+        pages = dg.page_count(len(done), self.per_page)
         self.page = min(max(0, self.page), pages - 1)
         shown = done[self.page * self.per_page:(self.page + 1) * self.per_page]
         for slot, tile in enumerate(self.tiles):
@@ -83,6 +84,6 @@ class SummaryView(widgets.VBox):
             display = None if value else "none"
             if tile.layout.display != display:
                 tile.layout.display = display
-        self.page_label.value = ds.page_range_text(self.page, len(done), self.per_page)
+        self.page_label.value = dg.page_range_text(self.page, len(done), self.per_page)
         self.prev.disabled = self.page == 0
         self.next.disabled = self.page >= pages - 1
