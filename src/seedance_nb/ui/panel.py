@@ -25,24 +25,18 @@ from .. import fields as _fields
 from .cards import JobCard
 from .form import MAIN, MEDIA, STYLE, Form, notes_html
 from .images import Images
+from .panel_actions import PanelActions, _problems_html, _settings
 
 _W = STYLE
 #: 2.5-only settings: hidden on other models, but not a gap of the route
 _MODEL_LEVEL = ("draft", "draft_task_id", "task_type", "output_format")
 
 
-def _settings() -> Any:
-    """The settings object (read at use: `%config` may change it between calls)."""
-    from ..config import settings
-
-    return settings
-
-
 def _provider_label(name: str) -> str:
     return f"{name} ({catalog.PROVIDER_INFO[name].service})"
 
 
-class Panel(widgets.VBox):
+class Panel(PanelActions, widgets.VBox):
     """`seedance_nb.Panel()`: generate videos from a form; one card per job below.
 
     `recent`: how many of this folder's latest ledger rows to show as cards (0: none).
@@ -320,102 +314,6 @@ class Panel(widgets.VBox):
         self.estimate.value = (f'<span class="seedance-estimate">estimate: '
                                f"{html.escape(est)}</span>" if est else "")
 
-    def _on_copy(self, _b: Any = None) -> str:
-        """Show the equivalent cell in a read-only box (and a browser-side Copy button)."""
-        from ..errors import SeedanceError
-
-        try:
-            self.build()
-        except SeedanceError as exc:
-            self.problems.value = _problems_html(exc)
-            self.copy_out.value = ""
-            self.cell = ""
-            return ""
-        from ..config import default_emulate
-        from .cell import copy_html
-
-        self.cell = text = self.cell_text()
-        emulate = _settings().emulate or default_emulate()
-        first = (f"%config Seedance.emulate = {self.emulate.value!r}"
-                 if self.provider.value == "emulator" and self.emulate.value != emulate else "")
-        self.copy_out.value = copy_html(text, first)
-        return text
-
-    def _on_generate(self, _b: Any = None) -> Optional[Any]:
-        """Validate and enqueue; never wait."""
-        from .. import display as _display
-        from .. import jobs as _jobs
-        from ..errors import SeedanceError
-
-        try:
-            self.build()
-            kw = self.request_kwargs()
-            if kw["provider"] == "emulator":
-                kw["emulate"] = self.emulate.value
-            # the configured key: resolve_client adds it for the provider it is for
-            job = _jobs.submit(self.prompt.value, name=self.name.value.strip() or None,
-                               new=self.new.value, **kw)
-        except SeedanceError as exc:
-            self.problems.value = _problems_html(exc)
-            return None
-        self.problems.value = ""
-        self._add_card(job, self.prompt.value.strip()[:80] or "(image only)",
-                       embed=_display.should_embed())
-        return job
-
-    def _add_card(self, job: Any, title: str, *, embed: bool = False) -> JobCard:
-        """A card at the top of the list (`jobs`/`cards` stay oldest first)."""
-        card = JobCard(job, title=title, embed=embed)
-        card.panel_title = title
-        with self._lock:
-            self.jobs.append(job)
-            self.cards.append(card)
-            self.cards_box.children = (card, *self.cards_box.children)
-        return card
-
-    # -- after a restart -----------------------------------------------------------------
-
-    def _restore(self, limit: int) -> None:
-        """Cards for this folder's last `limit` ledger rows (newest first)."""
-        from ..errors import SeedanceError
-        from .restore import recent
-
-        try:
-            found, note = recent(limit)
-        except (SeedanceError, OSError) as exc:  # a foreign or newer ledger file
-            self.restored.value = notes_html([f"earlier jobs not shown: {exc}"])
-            return
-        for job, title in reversed(found):  # oldest first: each newer one goes above it
-            self._add_card(job, title)
-        if found:
-            n = len(found)
-            head = (f"{n} recent job{'s' if n > 1 else ''} from the ledger of "
-                    f"{_settings().output_dir}/")
-            self.restored.value = notes_html([head] + ([note] if note else []))
-
-    # -- where widgets cannot render ------------------------------------------------------
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict:
-        data = super()._repr_mimebundle_(**kwargs) or {}
-        data["text/plain"] = self.text()
-        data["text/html"] = self.html()
-        return data
-
-    def text(self) -> str:
-        """The panel as plain text (a terminal, a notebook saved without widget state)."""
-        from .text import panel_text
-
-        return panel_text(self)
-
-    def html(self) -> str:
-        from .text import panel_html
-
-        return panel_html(self)
-
-    def __repr__(self) -> str:
-        return self.text()
-
-
 def _enable_colab_widgets() -> None:
     """Colab renders ipywidgets 8 only through its custom widget manager."""
     if "google.colab" not in sys.modules:
@@ -432,9 +330,3 @@ def _mode(roles: list[str]) -> str:
     if "last_frame" in roles:
         return "first+last"
     return "first" if roles else "t2v"
-
-
-def _problems_html(exc: BaseException) -> str:
-    problems = getattr(exc, "problems", None) or [str(exc)]
-    items = "".join(f"<li>{html.escape(p)}</li>" for p in problems)
-    return f'<ul class="seedance-problems" style="color:#c62828;margin:0">{items}</ul>'
