@@ -5,7 +5,8 @@ bearer key, our User-Agent and JSON content type. The retry rules differ by
 kind of call, and urllib3's `Retry` cannot express them (it cannot take the
 larger of Retry-After and the computed delay, give up on a long Retry-After,
 or tell "nothing was sent" from "sent, reply lost" for a POST), so urllib3 is
-told never to retry and the loops below apply §8:
+told never to retry and the loops below apply §8 (the delays, and the test of
+whether a failed request sent anything, are in http_rules.py):
 
 - reads: 408/429/5xx/524 and transport errors, at most 5 attempts,
   `min(30, 2^n) * U(0.5, 1)`, Retry-After honoured (the larger wins), a
@@ -25,19 +26,19 @@ from __future__ import annotations
 
 import collections
 import logging
-import random
 import threading
 import time
 from typing import Any, Callable, Optional
 
 import requests
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util.retry import Retry
 
 from . import __version__, catalog, http_send
 from .bounded import READ_BLOCK, SNIPPET_BYTES, read_body, too_large  # noqa: F401 (re-exported)
 from .bounded import WATCHDOG, BoundedAdapter, Watch, current, late
 from .client import ClientSettings
+from .http_rules import (CREATE_RETRIES, READ_ATTEMPTS, create_delay,  # noqa: F401
+                         env_ca_bundle, env_proxies, nothing_sent, read_delay)
 from .errors import (BadReply, CreateOutcomeUnknown, RateLimitError, SeedanceAPIError,
                      ServerError, redact, register_secret)
 from .safejson import loads as strict_loads
@@ -47,67 +48,9 @@ from .providers.base import CreateResult, HttpCall
 log = logging.getLogger("seedance_nb")
 
 USER_AGENT = f"seedance-nb/{__version__}"
-READ_ATTEMPTS = 5
-CREATE_RETRIES = 3
 LARGE_BODY_BYTES = 1024 * 1024
 
 Sleep = Callable[[float], None]
-
-
-def read_delay(attempt: int, retry_after: Optional[float] = None) -> float:
-    """Wait before read retry number `attempt` (0-based), per §8."""
-    computed = min(30.0, 2.0 ** attempt) * random.uniform(0.5, 1.0)
-    return max(computed, retry_after or 0.0)
-
-
-def create_delay(attempt: int, retry_after: Optional[float] = None) -> float:
-    """Wait before create retry number `attempt` (0-based): Retry-After (capped), else 2/4/8 s."""
-    if retry_after is not None:
-        return min(retry_after, catalog.RETRY_AFTER_CAP_S)
-    return 2.0 ** (attempt + 1) * random.uniform(0.8, 1.2)
-
-
-def nothing_sent(exc: BaseException) -> bool:
-    """True when a request failed before any byte of it left the machine."""
-    if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError)):
-        return True
-    seen: set[int] = set()
-    cur: Optional[BaseException] = exc
-    while cur is not None and id(cur) not in seen:
-        seen.add(id(cur))
-        if isinstance(cur, (NewConnectionError, ConnectTimeoutError)):
-            return True
-        reason = getattr(cur, "reason", None)
-        nxt = reason if isinstance(reason, BaseException) else None
-        if nxt is None and cur.args and isinstance(cur.args[0], BaseException):
-            nxt = cur.args[0]
-        cur = nxt or cur.__cause__ or cur.__context__
-    return False
-
-
-def env_proxies(url: str) -> dict[str, str]:
-    """The proxies the environment sets for `url` (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY,
-    NO_PROXY), as requests would pick them; none for this machine (localhost, 127/8, ::1)."""
-    from urllib.parse import urlsplit
-
-    from requests.utils import get_environ_proxies
-
-    from .client import is_loopback
-
-    try:
-        host = urlsplit(url).hostname
-    except ValueError:
-        host = None
-    if not host or is_loopback(host):
-        return {}
-    return {k: v for k, v in get_environ_proxies(url).items() if k != "no"}
-
-
-def env_ca_bundle() -> Optional[str]:
-    """REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE, which requests reads when trust_env is on."""
-    import os
-
-    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or None
 
 
 def _describe(exc: BaseException) -> str:

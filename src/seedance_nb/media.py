@@ -80,7 +80,7 @@ def download(url: str, dest: str | os.PathLike, *, session: requests.Session | N
         fd, tmp = open_part(dest)
     own_session = session is None
     if session is None:
-        from .http import env_ca_bundle
+        from .http_rules import env_ca_bundle
 
         session = requests.Session()
         session.verify = env_ca_bundle() or True  # what requests reads from the environment
@@ -230,7 +230,7 @@ def _proxies(session: requests.Session, url: str) -> dict:
     own = dict(session.proxies or {})
     if own and not session.trust_env:
         return own
-    from .http import env_proxies
+    from .http_rules import env_proxies
 
     cache = session.__dict__.setdefault("_seedance_proxies", {})
     parts = urlsplit(url)

@@ -91,7 +91,7 @@ class CreateMixin:
             return None, exc
 
     def _created(self, lane: Lane, job: Job, outcome: tuple[Any, Optional[Exception]]) -> None:
-        from ..http import CREATE_RETRIES, create_delay
+        from ..http_rules import CREATE_RETRIES, create_delay
 
         result, exc = outcome
         led, row = job.ledger, job.ledger_id

@@ -23,7 +23,8 @@ class DownloadMixin:
         if session is None:
             import requests
 
-            from ..http import USER_AGENT, env_ca_bundle
+            from ..http import USER_AGENT
+            from ..http_rules import env_ca_bundle
 
             # A separate session without the bearer key: file URLs are on other hosts.
             session = lane.dl_session = requests.Session()

@@ -25,7 +25,7 @@ log = logging.getLogger("seedance_nb")
 
 class PollingMixin:
     def _round(self, lane: Lane) -> None:
-        from ..http import read_delay
+        from ..http_rules import read_delay
 
         now = time.time()
         with lane.lock:
