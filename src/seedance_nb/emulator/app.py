@@ -28,74 +28,18 @@ from .callbacks import Callbacks
 from .envelopes import (EmuError, auth_error, error_body, not_found_route, request_id,
                         server_error)
 from .faults import Faults
+from .routes import _ROOTS, match, prefix_of, route_kind
 from .signing import Signer
 from .store import Settings, Store, Task
 from .validate import Params, check_comet, check_json
 
-_MODELS = "/models"
 #: code of a malformed-body refusal per route prefix (§7.1 vocabularies)
 _BODY_CODES = {"ark": "InvalidParameter", "volc": "InvalidParameter", "comet": "invalid_request",
                "ace": "bad_request"}
 _MIMETYPES = {".mp4": "video/mp4", ".mov": "video/quicktime", ".png": "image/png"}
 
-_PREFIXES = (("/api/v3", "ark"), ("/v1/videos", "comet"), ("/volc/v3", "volc"),
-             ("/seedance", "ace"))
-_TASKS = "/contents/generations/tasks"
 _REJECT_CODE = "InputTextSensitiveContentDetected"
 CHUNK = 64 * 1024
-
-
-def prefix_of(path: str) -> Optional[tuple[str, str]]:
-    for root, prefix in _PREFIXES:
-        if path == root or path.startswith(root + "/"):
-            return prefix, path[len(root):]
-    return None
-
-
-_ROOTS = {prefix: root for root, prefix in _PREFIXES}
-
-
-def match(prefix: str, rest: str, method: str) -> Optional[tuple[str, str]]:
-    """(action, task id or "") for a known route, else None."""
-    if prefix == "ark" and rest == _MODELS and method == "GET":
-        return "models", ""
-    if prefix in ("ark", "volc"):
-        if rest == _TASKS:
-            if method == "POST":
-                return "create", ""
-            if method == "GET" and prefix == "ark":
-                return "list", ""
-        elif rest.startswith(_TASKS + "/"):
-            task_id = rest[len(_TASKS) + 1:]
-            if task_id and "/" not in task_id:
-                if method == "GET":
-                    return "get", task_id
-                if method == "DELETE" and prefix == "ark":
-                    return "delete", task_id
-    elif prefix == "comet":
-        if rest == "" and method == "POST":
-            return "create", ""
-        if rest.count("/") == 1 and len(rest) > 1 and method == "GET":
-            return "get", rest[1:]
-    elif prefix == "ace" and method == "POST":
-        if rest == "/videos":
-            return "create", ""
-        if rest == "/tasks":
-            return "tasks", ""
-    return None
-
-
-def route_kind(method: str, path: str) -> str:
-    """"read", "write", "file" or "other" (healthz, stats, unknown) for fault rules."""
-    if path.startswith("/files/"):
-        return "file"
-    found = prefix_of(path)
-    if found is None:
-        return "other"
-    prefix, rest = found
-    if method == "GET" or (prefix == "ace" and rest == "/tasks"):
-        return "read"
-    return "write"
 
 
 class EmulatorApp:

@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from .app import EmulatorApp, route_kind
+from .app import EmulatorApp
+from .routes import route_kind
 from .faults import FaultConfig, Faults
 from .renders import DEFAULT_MODULE, shared_renderer
 from .store import Settings
