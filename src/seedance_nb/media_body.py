@@ -32,12 +32,12 @@ class _Partial:
     """Bytes written and hashed so far, and what the server said the whole is."""
 
     def __init__(self, out) -> None:
-        self.out = out
-        self.written = True  # not known to be empty until the first restart
+        self.out = out  # a new, empty part file (files.open_part: O_EXCL)
+        self.written = False
         self.restart()
 
     def restart(self) -> None:
-        if self.written:  # a new part file is empty: two system calls fewer a download
+        if self.written:  # nothing to undo in a file never written to
             self.out.seek(0)
             self.out.truncate()
             self.written = False
